@@ -1,0 +1,1 @@
+"""Anfang (安防): residential compound security under 营政发〔2015〕42号."""

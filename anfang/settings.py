@@ -1,0 +1,133 @@
+"""Settings from environment variables (12-factor). Defaults give a working SQLite demo."""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("ANFANG_VAR_DIR", BASE_DIR / "var"))
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    return default if value is None else value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+DEBUG = env_bool("ANFANG_DEBUG", True)
+SECRET_KEY = os.environ.get("ANFANG_SECRET_KEY", "dev-only-insecure-key-change-me")
+if not DEBUG and SECRET_KEY.startswith("dev-only"):
+    raise RuntimeError("Set ANFANG_SECRET_KEY when ANFANG_DEBUG is off.")
+ALLOWED_HOSTS = [h for h in os.environ.get("ANFANG_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("ANFANG_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "anfang.core",
+    "anfang.compounds",
+    "anfang.devices",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "anfang.urls"
+WSGI_APPLICATION = "anfang.wsgi.application"
+ASGI_APPLICATION = "anfang.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "anfang" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "anfang.core.context_processors.grants",
+            ],
+        },
+    },
+]
+
+# SQLite (WAL, see core.apps) under var/ by default; ANFANG_DATABASE_URL=postgres://... for PostgreSQL.
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("ANFANG_DATABASE_URL", f"sqlite:///{VAR_DIR / 'anfang.sqlite3'}"),
+        conn_max_age=int(os.environ.get("ANFANG_DB_CONN_MAX_AGE", "60")),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+    }
+    DATABASES["default"]["TEST"] = {"NAME": ":memory:"}
+else:
+    DATABASES["default"]["TEST"] = {"NAME": os.environ.get("ANFANG_TEST_DATABASE_NAME", "test_anfang")}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+PASSWORD_HASHERS = (
+    ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    if env_bool("ANFANG_FAST_PASSWORDS", False)
+    else ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
+)
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "compounds:list"
+LOGOUT_REDIRECT_URL = "login"
+
+# Chinese first, English available.
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "anfang" / "locale"]
+USE_I18N = True
+# Store UTC, show Asia/Shanghai.
+USE_TZ = True
+TIME_ZONE = "Asia/Shanghai"
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(os.environ.get("ANFANG_MEDIA_ROOT", VAR_DIR / "media"))
+
+# Uploads: refuse anything bigger before it is parsed.
+ANFANG_MAX_UPLOAD_BYTES = int(os.environ.get("ANFANG_MAX_UPLOAD_BYTES", str(5 * 1024 * 1024)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = ANFANG_MAX_UPLOAD_BYTES
+FILE_UPLOAD_MAX_MEMORY_SIZE = ANFANG_MAX_UPLOAD_BYTES
+
+# Tests that need a service (PostgreSQL, MQTT, Chromium) fail instead of skipping when set (CI).
+ANFANG_REQUIRE_SERVICES = env_bool("ANFANG_REQUIRE_SERVICES", False)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("ANFANG_LOG_LEVEL", "WARNING")},
+}
