@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -6,4 +6,5 @@ app_name = "compounds"
 urlpatterns = [
     path("", views.compound_list, name="list"),
     path("<int:pk>/", views.compound_detail, name="detail"),
+    path("", include("anfang.compounds.urls_io")),
 ]

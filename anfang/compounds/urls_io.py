@@ -1,0 +1,3 @@
+"""Excel import/export routes (included by compounds/urls.py)."""
+
+urlpatterns: list = []
