@@ -347,7 +347,7 @@ class DutyRoom(CompoundPart):
         default_related_name = "duty_rooms"
 
     def clean(self) -> None:
-        if self.entrance_id and self.compound_id and self.entrance.compound_id != self.compound_id:
+        if self.entrance and self.compound_id and self.entrance.compound_id != self.compound_id:
             raise ValidationError({"entrance": _("出入口不属于本小区。")})
 
 

@@ -65,7 +65,7 @@ def save(actor: Any, obj: M, *, note: str = "", action: str | None = None) -> M:
         require_in_own_scope(actor, obj)
     else:
         require_edit(actor, compound)
-    before = None if creating else snapshot(type(obj).objects.get(pk=obj.pk))
+    before = None if creating else snapshot(type(obj)._default_manager.get(pk=obj.pk))
     obj.full_clean()
     try:
         with transaction.atomic():

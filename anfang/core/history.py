@@ -65,6 +65,7 @@ def record_change(
 
 def field_label(model: type[models.Model], name: str) -> str:
     try:
-        return str(model._meta.get_field(name).verbose_name)
+        field = model._meta.get_field(name)
     except Exception:
         return name
+    return str(getattr(field, "verbose_name", name))
