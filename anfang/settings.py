@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "anfang.core",
     "anfang.compounds",
     "anfang.devices",
+    "anfang.compliance",
 ]
 
 MIDDLEWARE = [

@@ -14,4 +14,5 @@ urlpatterns = [
     path("api/", api.urls),
     path("compounds/", include("anfang.compounds.urls")),
     path("devices/", include("anfang.devices.urls")),
+    path("compliance/", include("anfang.compliance.urls")),
 ]
