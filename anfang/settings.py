@@ -115,6 +115,10 @@ TIME_ZONE = "Asia/Shanghai"
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+STATICFILES_DIRS = [BASE_DIR / "anfang" / "static"]
+# Serve straight from the finders while developing; `collectstatic` for production.
+WHITENOISE_USE_FINDERS = DEBUG
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("ANFANG_MEDIA_ROOT", VAR_DIR / "media"))
 

@@ -122,3 +122,89 @@ class DeviceFactory(factory.django.DjangoModelFactory):
     device_type = dc.DeviceType.CAMERA
     vendor = dc.Vendor.HIKVISION
     serial = factory.Sequence(lambda n: f"DS-2CD{n:08d}")
+
+
+# --- Compound parts used by the compliance golden cases (issue 4) ---
+
+
+class PerimeterSegmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = cm.PerimeterSegment
+
+    compound = factory.SubFactory(CompoundFactory)
+    name = factory.Sequence(lambda n: f"周界{n}段")
+    barrier = cc.PerimeterBarrier.WALL
+    length_m = 120
+    electronic_protection = True
+
+
+class ParkingLotFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = cm.ParkingLot
+
+    compound = factory.SubFactory(CompoundFactory)
+    name = factory.Sequence(lambda n: f"停车场{n}")
+    kind = cc.ParkingKind.UNDERGROUND
+    spaces = 200
+
+
+class ParkingEntranceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = cm.ParkingEntrance
+
+    parking_lot = factory.SubFactory(ParkingLotFactory)
+    compound = factory.SelfAttribute("parking_lot.compound")
+    name = factory.Sequence(lambda n: f"车库口{n}")
+    barrier = cc.BarrierKind.ELECTRIC
+
+
+class ElevatorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = cm.Elevator
+
+    building = factory.SubFactory(BuildingFactory)
+    compound = factory.SelfAttribute("building.compound")
+    name = factory.Sequence(lambda n: f"{n}号梯")
+
+
+class PublicAreaFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = cm.PublicArea
+
+    compound = factory.SubFactory(CompoundFactory)
+    name = factory.Sequence(lambda n: f"主干道{n}")
+    kind = cc.AreaKind.MAIN_ROAD
+
+
+class DutyRoomFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = cm.DutyRoom
+
+    compound = factory.SubFactory(CompoundFactory)
+    name = factory.Sequence(lambda n: f"值班室{n}")
+    area_m2 = 24
+    relation = cc.DutyRoomRelation.MERGED
+    is_monitoring_centre = True
+
+
+class SecurityTeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = cm.SecurityTeam
+
+    compound = factory.SubFactory(CompoundFactory)
+    name = factory.Sequence(lambda n: f"保安队{n}")
+    kind = cc.TeamKind.GUARD_FORCE
+    headcount = 12
+    full_time = True
+
+
+class HouseholdDoorSurveyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = cm.HouseholdDoorSurvey
+
+    compound = factory.SubFactory(CompoundFactory)
+    name = factory.Sequence(lambda n: f"户门调查{n}")
+    surveyed_on = "2024-05-01"
+    households_surveyed = 100
+    standard_doors = 100
+    lock_grade_b_or_above = 100

@@ -7,7 +7,8 @@ from typing import Any, TypeVar
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, models, router, transaction
+from django.db.models.deletion import Collector
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -88,18 +89,30 @@ def save(actor: Any, obj: M, *, note: str = "", action: str | None = None) -> M:
 
 @transaction.atomic
 def delete(actor: Any, obj: models.Model) -> None:
-    """Delete a compound part or a device, recording what it was."""
+    """Delete a compound part or a device. What the delete cascades to (a building's units and
+    elevators) and what it unlinks (a camera's place) is recorded too, not only the object."""
     if isinstance(obj, Compound):
         delete_compound(actor, obj)
         return
     compound = compound_of(obj)
     require_edit(actor, compound)
-    before = snapshot(obj)
-    record_change(actor, obj, ChangeAction.DELETE, before=before, compound_id=compound.pk if compound else None)
+    compound_id = compound.pk if compound else None
+    collector = Collector(using=router.db_for_write(type(obj)))
     try:
-        obj.delete()
+        collector.collect([obj])
     except models.ProtectedError as exc:
         raise ValidationError(_("仍有记录引用该对象，无法删除。")) from exc
+    doomed = [inst for instances in collector.data.values() for inst in instances]
+    doomed += [inst for qs in collector.fast_deletes for inst in qs]
+    for inst in doomed:
+        record_change(actor, inst, ChangeAction.DELETE, before=snapshot(inst), compound_id=compound_id)
+    for (field, value), batches in collector.field_updates.items():
+        for batch in batches:
+            for inst in batch:
+                before = snapshot(inst)
+                record_change(actor, inst, ChangeAction.UPDATE, before=before, after={**before, field.name: value},
+                              compound_id=compound_id, note=_("关联对象已删除：%(obj)s") % {"obj": obj})
+    obj.delete()
 
 
 @transaction.atomic

@@ -123,3 +123,17 @@ def test_device_place_must_belong_to_compound(world):
     with pytest.raises(ValidationError) as err:
         services.save(admin, d)
     assert "entrance" in err.value.message_dict
+
+
+def test_delete_records_cascaded_and_unlinked_objects(world):
+    admin = f.admin_user()
+    building = services.save(admin, Building(compound=world["cx"], name="9号楼"))
+    unit = f.UnitFactory(building=building, name="1单元")
+    camera = f.DeviceFactory(compound=world["cx"], unit=unit, name="单元门口摄像机")
+    services.delete(admin, building)
+    deleted = set(ChangeRecord.objects.filter(action=ChangeAction.DELETE).values_list("object_repr", flat=True))
+    assert {"9号楼", "9号楼1单元"} <= deleted
+    unlinked = ChangeRecord.objects.get(action=ChangeAction.UPDATE, object_id=str(camera.pk))
+    assert unlinked.changes == {"unit": [unit.pk, None]}
+    camera.refresh_from_db()
+    assert camera.unit_id is None

@@ -1,0 +1,132 @@
+"""API schemas of the compound registry, generated from the models (anfang.core.schemas)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from ninja import Field, Schema
+from pydantic import create_model
+
+from anfang.core.models import ChangeRecord
+from anfang.core.schemas import ModelSchemas, filter_schema, model_schemas
+from anfang.devices.models import Device
+
+from .choices import ManagementMode
+from .filters import CompoundFilter
+from .models import PART_MODELS, Compound, CompoundPart
+
+
+def part_slug(model: type[CompoundPart]) -> str:
+    """URL segment of a part: its related name with dashes (perimeter_segments → perimeter-segments)."""
+    return str(model._meta.default_related_name).replace("_", "-")
+
+
+# The part registry: URL slug → model; every part endpoint and count is generated from it.
+PARTS: dict[str, type[CompoundPart]] = {part_slug(m): m for m in PART_MODELS}
+PART_SCHEMAS: dict[str, ModelSchemas] = {slug: model_schemas(m, read_only=("compound",)) for slug, m in PARTS.items()}
+
+# What the compound list counts per compound: every kind of part, and devices.
+COUNTED: dict[str, type[models.Model]] = {
+    **{str(m._meta.default_related_name): m for m in PART_MODELS},
+    "devices": Device,
+}
+
+_count_fields: dict[str, Any] = {
+    rel: (int, Field(title=str(m._meta.verbose_name_plural))) for rel, m in COUNTED.items()
+}
+CompoundCounts = create_model("CompoundCounts", __base__=Schema, **_count_fields)
+
+
+def _count_of(model: type[models.Model]) -> Coalesce:
+    per_compound = (
+        model._default_manager.filter(compound=OuterRef("pk")).order_by().values("compound").annotate(n=Count("pk"))
+    )
+    return Coalesce(Subquery(per_compound.values("n")), 0, output_field=IntegerField())
+
+
+def with_list_data(qs: QuerySet) -> QuerySet:
+    """Everything the compound list shows, in the same single query whatever the page size."""
+    return qs.select_related("police_station__parent", "community", "property_company").annotate(
+        **{f"n_{rel}": _count_of(model) for rel, model in COUNTED.items()}
+    )
+
+
+def _name(org: Any) -> str | None:
+    return org.name if org is not None else None
+
+
+class CompoundExtra(Schema):
+    """Computed columns of a compound: the organisations' names, Art 5/6 mode, labels, counts."""
+
+    district: int | None = Field(title="区公安分局")
+    district_name: str | None
+    police_station_name: str
+    community_name: str | None
+    property_company_name: str | None
+    management_mode: ManagementMode = Field(
+        description="第5条（物业管理）/ 第6条（无物业管理），由是否有物业服务企业决定"
+    )
+    management_mode_label: str
+    status_label: str
+    counts: CompoundCounts  # type: ignore[valid-type]
+
+    @staticmethod
+    def resolve_district(obj: Compound) -> int | None:
+        return obj.police_station.parent_id
+
+    @staticmethod
+    def resolve_district_name(obj: Compound) -> str | None:
+        return _name(obj.police_station.parent)
+
+    @staticmethod
+    def resolve_police_station_name(obj: Compound) -> str:
+        return obj.police_station.name
+
+    @staticmethod
+    def resolve_community_name(obj: Compound) -> str | None:
+        return _name(obj.community)
+
+    @staticmethod
+    def resolve_property_company_name(obj: Compound) -> str | None:
+        return _name(obj.property_company)
+
+    @staticmethod
+    def resolve_management_mode_label(obj: Compound) -> str:
+        return obj.get_management_mode_display()
+
+    @staticmethod
+    def resolve_status_label(obj: Compound) -> str:
+        return str(obj.get_status_display())
+
+    @staticmethod
+    def resolve_counts(obj: Compound) -> dict[str, int]:
+        return {rel: getattr(obj, f"n_{rel}") for rel in COUNTED}
+
+
+COMPOUND = model_schemas(Compound, read_only=("archived_at",), out_base=CompoundExtra)
+
+CompoundFilterQuery = filter_schema(CompoundFilter, Compound, "CompoundFilterQuery", extra={"mode": ManagementMode})
+
+
+class ChangeExtra(Schema):
+    action_label: str
+    actor_name: str | None
+    object_type: str = Field(description="对象类型（模型名）")
+
+    @staticmethod
+    def resolve_action_label(obj: ChangeRecord) -> str:
+        return str(obj.get_action_display())
+
+    @staticmethod
+    def resolve_actor_name(obj: ChangeRecord) -> str | None:
+        return obj.actor.get_username() if obj.actor else None
+
+    @staticmethod
+    def resolve_object_type(obj: ChangeRecord) -> str:
+        return obj.content_type.model
+
+
+ChangeOut = model_schemas(ChangeRecord, out_base=ChangeExtra).out

@@ -1,0 +1,109 @@
+"""`python -m bench [--quick] [--profile N]`: build the synthetic city in a fresh PostgreSQL
+database `anfang_bench`, then measure the registry reads. Every figure is printed with its ratio
+to a limit measured in the same run (raw COPY, raw SQL)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+
+import psycopg
+
+SERVER = os.environ.get("ANFANG_BENCH_SERVER", "postgres://postgres@127.0.0.1:5432")
+DB_NAME = "anfang_bench"
+
+
+def recreate_database(server: str, name: str) -> str:
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{server}/{name}"
+
+
+def setup_django(dsn: str) -> None:
+    """Point the app at the bench database before Django reads its settings; production-like
+    (DEBUG off, so no per-query logging) and quiet."""
+    os.environ["ANFANG_DATABASE_URL"] = dsn
+    os.environ["DJANGO_SETTINGS_MODULE"] = "anfang.settings"
+    os.environ["ANFANG_DEBUG"] = "0"
+    os.environ.setdefault("ANFANG_SECRET_KEY", "bench-only-" + os.urandom(16).hex())
+    os.environ.setdefault("ANFANG_LOG_LEVEL", "ERROR")
+    import warnings
+
+    import django
+
+    warnings.filterwarnings("ignore", message="No directory at")  # whitenoise: static files not collected
+    django.setup()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smoke run: 60 compounds, 30 requests")
+    parser.add_argument("--compounds", type=int, help="override the number of compounds (default 1500)")
+    parser.add_argument("--requests", type=int, help="timed requests per endpoint (default 200)")
+    parser.add_argument("--profile", type=int, default=0, metavar="N", help="also cProfile N requests per endpoint")
+    args = parser.parse_args(argv)
+    n_compounds = args.compounds or (60 if args.quick else 1500)
+    n_requests = args.requests or (30 if args.quick else 200)
+    warmup = 5 if args.quick else 20
+
+    print(f"# Anfang benchmarks — {time.strftime('%Y-%m-%d %H:%M')}, {platform.node()}, {os.cpu_count()} cores")
+    try:
+        dsn = recreate_database(SERVER, DB_NAME)
+    except psycopg.OperationalError as exc:
+        print(f"PostgreSQL unavailable at {SERVER}: {exc}", file=sys.stderr)
+        return 2
+    setup_django(dsn)
+
+    from django.core.management import call_command
+    from django.db import connection
+
+    from . import city, registry
+    from .measure import Stopwatch
+
+    with Stopwatch() as migrate:
+        call_command("migrate", verbosity=0)
+    print(f"database {DB_NAME} recreated and migrated in {migrate.seconds:.1f} s")
+
+    copy_seconds: dict[str, float] = {}
+
+    def copy_baseline(devices: list) -> None:
+        rows = city.copy_rows(devices)
+        copy_seconds["copy"] = city.copy_devices(rows)
+        city.truncate_devices()
+
+    stats = city.generate_city(n_compounds, before_device_insert=copy_baseline)
+    with Stopwatch() as analyze, connection.cursor() as cur:
+        cur.execute("VACUUM ANALYZE")
+    devices = stats.rows["devices_device"]
+    insert_s = stats.seconds["devices (bulk_create)"]
+    build_s = stats.seconds["devices (build objects)"]
+    copy_s = copy_seconds["copy"]
+    print(f"\n## city generation: {n_compounds:,} compounds, {stats.total_rows:,} rows in {stats.total_seconds:.1f} s")
+    for phase, seconds in stats.seconds.items():
+        print(f"  {phase:<26} {seconds:6.2f} s")
+    for table, rows in sorted(stats.rows.items()):
+        print(f"  {table:<36} {rows:>8,} rows")
+    print(f"  VACUUM ANALYZE {analyze.seconds:.1f} s")
+    print(
+        f"city generation {stats.total_rows / stats.total_seconds:,.0f} rows/s overall; "
+        f"devices: bulk_create {devices / insert_s:,.0f} rows/s ({insert_s:.2f} s), "
+        f"with object building {devices / (insert_s + build_s):,.0f} rows/s; "
+        f"raw COPY of the same {devices:,} rows {devices / copy_s:,.0f} rows/s ({copy_s:.2f} s) "
+        f"= bulk_create {insert_s / copy_s:.1f}x slower than COPY ({(insert_s + build_s) / copy_s:.1f}x with building)"
+    )
+
+    print(f"\n## registry reads ({n_requests} timed requests each after {warmup} warm-up)")
+    results, profiles = registry.run(dsn, n_requests, warmup, profile_requests=args.profile)
+    for result in results:
+        print(result.line())
+    if profiles:
+        print("\n## profiles\n" + profiles)
+    return 1 if any(r.problem for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
