@@ -17,6 +17,7 @@ from . import services
 from .filters import CompoundFilter
 from .models import Compound, CompoundPart
 from .schemas import COMPOUND, PART_SCHEMAS, PARTS, ChangeOut, CompoundFilterQuery, with_list_data
+from .selectors import with_counts
 
 router = Router(tags=["compounds"])
 
@@ -25,6 +26,11 @@ CompoundOut, CompoundIn, CompoundPatch = COMPOUND
 
 def _rows(request: HttpRequest):
     return with_list_data(Compound.objects.visible_to(actor(request)))
+
+
+def _one(request: HttpRequest, compound_id: int) -> Compound:
+    """One compound as the API shows it (with its counts); 404 outside the user's scope."""
+    return with_counts([visible_or_404(_rows(request), pk=compound_id)])[0]
 
 
 def _editable_compound(request: HttpRequest, compound_id: int) -> Compound:
@@ -36,19 +42,20 @@ def _editable_compound(request: HttpRequest, compound_id: int) -> Compound:
 
 @router.get("/", response={200: page_of(CompoundOut), **errors()}, summary="小区列表（按权限范围）")
 def list_compounds(request: HttpRequest, filters: Query[CompoundFilterQuery], page: Query[PageParams]) -> dict:  # type: ignore[valid-type]
-    return paginate(CompoundFilter(**payload_data(filters)).apply(_rows(request)), page)
+    result = paginate(CompoundFilter(**payload_data(filters)).apply(_rows(request)), page)
+    return {**result, "items": with_counts(result["items"])}
 
 
 @router.post("/", response={201: CompoundOut, **errors(403)}, summary="登记小区")
 def create_compound(request: HttpRequest, payload: CompoundIn) -> Status:  # type: ignore[valid-type]
     user = actor(request)
     compound = services.save(user, assign(user, Compound(), payload_data(payload)))
-    return Status(201, _rows(request).get(pk=compound.pk))
+    return Status(201, _one(request, compound.pk))
 
 
 @router.get("/{compound_id}", response={200: CompoundOut, **errors(404)}, summary="小区详情")
 def get_compound(request: HttpRequest, compound_id: Id) -> Compound:
-    return visible_or_404(_rows(request), pk=compound_id)
+    return _one(request, compound_id)
 
 
 @router.patch("/{compound_id}", response={200: CompoundOut, **errors(403, 404)}, summary="修改小区")
@@ -56,7 +63,7 @@ def update_compound(request: HttpRequest, compound_id: Id, payload: CompoundPatc
     user = actor(request)
     compound = _editable_compound(request, compound_id)
     services.save(user, assign(user, compound, payload_data(payload)))
-    return _rows(request).get(pk=compound.pk)
+    return _one(request, compound.pk)
 
 
 @router.delete(
@@ -74,7 +81,7 @@ def delete_compound(request: HttpRequest, compound_id: Id) -> Status:
 def _set_archived(request: HttpRequest, compound_id: int, archived: bool) -> Compound:
     compound = _editable_compound(request, compound_id)
     services.archive_compound(actor(request), compound, archived=archived)
-    return _rows(request).get(pk=compound.pk)
+    return _one(request, compound.pk)
 
 
 @router.post("/{compound_id}/archive", response={200: CompoundOut, **errors(403, 404)}, summary="归档小区")

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import models
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import QuerySet
 from ninja import Field, Schema
 from pydantic import create_model
 
 from anfang.core.models import ChangeRecord
 from anfang.core.schemas import ModelSchemas, filter_schema, model_schemas
-from anfang.devices.models import Device
 
 from .choices import ManagementMode
 from .filters import CompoundFilter
 from .models import PART_MODELS, Compound, CompoundPart
+from .selectors import counted_models
 
 
 def part_slug(model: type[CompoundPart]) -> str:
@@ -28,30 +26,15 @@ def part_slug(model: type[CompoundPart]) -> str:
 PARTS: dict[str, type[CompoundPart]] = {part_slug(m): m for m in PART_MODELS}
 PART_SCHEMAS: dict[str, ModelSchemas] = {slug: model_schemas(m, read_only=("compound",)) for slug, m in PARTS.items()}
 
-# What the compound list counts per compound: every kind of part, and devices.
-COUNTED: dict[str, type[models.Model]] = {
-    **{str(m._meta.default_related_name): m for m in PART_MODELS},
-    "devices": Device,
-}
-
 _count_fields: dict[str, Any] = {
-    rel: (int, Field(title=str(m._meta.verbose_name_plural))) for rel, m in COUNTED.items()
+    rel: (int, Field(title=str(m._meta.verbose_name_plural))) for rel, m in counted_models().items()
 }
 CompoundCounts = create_model("CompoundCounts", __base__=Schema, **_count_fields)
 
 
-def _count_of(model: type[models.Model]) -> Coalesce:
-    per_compound = (
-        model._default_manager.filter(compound=OuterRef("pk")).order_by().values("compound").annotate(n=Count("pk"))
-    )
-    return Coalesce(Subquery(per_compound.values("n")), 0, output_field=IntegerField())
-
-
 def with_list_data(qs: QuerySet) -> QuerySet:
-    """Everything the compound list shows, in the same single query whatever the page size."""
-    return qs.select_related("police_station__parent", "community", "property_company").annotate(
-        **{f"n_{rel}": _count_of(model) for rel, model in COUNTED.items()}
-    )
+    """The related organisations every row shows; counts come per page (`selectors.with_counts`)."""
+    return qs.select_related("police_station__parent", "community", "property_company")
 
 
 def _name(org: Any) -> str | None:
@@ -103,7 +86,7 @@ class CompoundExtra(Schema):
 
     @staticmethod
     def resolve_counts(obj: Compound) -> dict[str, int]:
-        return {rel: getattr(obj, f"n_{rel}") for rel in COUNTED}
+        return obj.counts  # type: ignore[attr-defined]
 
 
 COMPOUND = model_schemas(Compound, read_only=("archived_at",), out_base=CompoundExtra)

@@ -8,8 +8,8 @@ from typing import Any, TypeVar
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, router, transaction
-from django.db.models.deletion import Collector
 from django.db.models import Q
+from django.db.models.deletion import Collector
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -39,8 +39,13 @@ def require_edit(actor: Any, compound: Compound | None) -> None:
         if not can_edit_registry(actor):
             raise PermissionDenied(_("您没有登记小区的权限。"))
         return
+    # Remembered on the actor (like its grants, per request) so a bulk import asks once per compound.
+    allowed: set[int] = actor.__dict__.setdefault("_anfang_editable_ids", set())
+    if compound.pk in allowed:
+        return
     if not qs.filter(pk=compound.pk).exists():
         raise PermissionDenied(_("您没有修改该小区的权限。"))
+    allowed.add(compound.pk)
 
 
 def require_in_own_scope(actor: Any, compound: Compound) -> None:
@@ -110,8 +115,15 @@ def delete(actor: Any, obj: models.Model) -> None:
         for batch in batches:
             for inst in batch:
                 before = snapshot(inst)
-                record_change(actor, inst, ChangeAction.UPDATE, before=before, after={**before, field.name: value},
-                              compound_id=compound_id, note=_("关联对象已删除：%(obj)s") % {"obj": obj})
+                record_change(
+                    actor,
+                    inst,
+                    ChangeAction.UPDATE,
+                    before=before,
+                    after={**before, field.name: value},
+                    compound_id=compound_id,
+                    note=_("关联对象已删除：%(obj)s") % {"obj": obj},
+                )
     obj.delete()
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -28,21 +28,17 @@ from . import services
 from .forms import PARTS, PARTS_BY_MODEL, CompoundFilterForm, CompoundForm, PartSpec
 from .models import PART_MODELS, Compound, SecurityTeam
 from .querysets import CompoundQuerySet
+from .selectors import with_counts
 
 TABS = ("structure", "devices", "people", "history")
 
 
 def _compounds(user: Any) -> CompoundQuerySet:
-    return (
-        Compound.objects.visible_to(user)
-        .select_related("police_station__parent", "community", "property_company")
-        .annotate(device_count=Count("devices"))
-        .order_by("name", "id")  # Meta.ordering does not apply to a GROUP BY query
-    )
+    return Compound.objects.visible_to(user).select_related("police_station__parent", "community", "property_company")
 
 
 def visible_compound(request: HttpRequest, pk: int) -> Compound:
-    return get_object_or_404(_compounds(request.user), pk=pk)
+    return with_counts([get_object_or_404(_compounds(request.user), pk=pk)])[0]
 
 
 def editable_compound(request: HttpRequest, pk: int) -> Compound:
@@ -62,6 +58,7 @@ def compound_list(request: HttpRequest) -> HttpResponse:
     visible = Compound.objects.visible_to(request.user)
     form = CompoundFilterForm(request.GET, visible=visible)
     page = paginate(request, form.to_filter().apply(_compounds(request.user)))
+    page.object_list = with_counts(page.object_list)
     return render(request, "compounds/list.html", {"form": form, "page": page})
 
 

@@ -10,10 +10,10 @@ from .choices import DEFAULT_SUBSYSTEM
 from .models import Device
 
 
-def save_device(actor: Any, device: Device, *, note: str = "") -> Device:
+def save_device(actor: Any, device: Device, *, note: str = "", action: str | None = None) -> Device:
     if not device.subsystem and device.device_type in DEFAULT_SUBSYSTEM:
         device.subsystem = DEFAULT_SUBSYSTEM[device.device_type]
-    return registry.save(actor, device, note=note)
+    return registry.save(actor, device, note=note, action=action)
 
 
 def delete_device(actor: Any, device: Device) -> None:
