@@ -3,7 +3,8 @@ change history. Views, the API, the importer and the admin all call these."""
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from collections.abc import Iterable
+from typing import Any, TypeVar, cast
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -113,7 +114,7 @@ def delete(actor: Any, obj: models.Model) -> None:
         record_change(actor, inst, ChangeAction.DELETE, before=snapshot(inst), compound_id=compound_id)
     for (field, value), batches in collector.field_updates.items():
         for batch in batches:
-            for inst in batch:
+            for inst in cast(Iterable[models.Model], batch):
                 before = snapshot(inst)
                 record_change(
                     actor,

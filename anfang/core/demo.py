@@ -551,7 +551,7 @@ def ensure_orgs() -> dict[str, Organisation]:
 class _DeviceMaker:
     """Names, serials, IPs and MACs for one compound's devices, unique and realistic."""
 
-    MODELS = {
+    MODELS: dict[str, dict[str, tuple[str, int | None, int | None]]] = {
         dc.Vendor.HIKVISION: {
             dc.DeviceType.CAMERA: ("DS-2CD3T47WDV3-L", 2560, 1440),
             dc.DeviceType.ANPR_CAMERA: ("iDS-TCM403-GIR", 2560, 1440),
@@ -578,13 +578,13 @@ class _DeviceMaker:
         },
     }
     # Perimeter detectors and patrol devices come from specialist makers.
-    OTHER_MODELS = {
+    OTHER_MODELS: dict[str, str] = {
         dc.DeviceType.PERIMETER_DETECTOR: "ABT-100 红外对射探测器",
         dc.DeviceType.ELECTRIC_FENCE: "JD-4DB 脉冲电子围栏主机",
         dc.DeviceType.PATROL_READER: "Z-6200C 巡更棒",
         dc.DeviceType.PATROL_CHECKPOINT: "ID-80 巡查点",
     }
-    OUI = {dc.Vendor.HIKVISION: "44:19:B6", dc.Vendor.DAHUA: "3C:EF:8C", dc.Vendor.OTHER: "00:1E:C0"}
+    OUI: dict[str, str] = {dc.Vendor.HIKVISION: "44:19:B6", dc.Vendor.DAHUA: "3C:EF:8C", dc.Vendor.OTHER: "00:1E:C0"}
 
     def __init__(self, spec: CompoundSpec, number: int) -> None:
         self.spec, self.number, self.seq = spec, number, 0
@@ -599,7 +599,8 @@ class _DeviceMaker:
         )
         networked = device_type not in {dc.DeviceType.PATROL_CHECKPOINT, dc.DeviceType.PATROL_READER}
         is_video = device_type in {dc.DeviceType.CAMERA, dc.DeviceType.ANPR_CAMERA}
-        prefix = {dc.Vendor.HIKVISION: "K", dc.Vendor.DAHUA: "7F0A", dc.Vendor.OTHER: "XG"}[vendor]
+        prefixes: dict[str, str] = {dc.Vendor.HIKVISION: "K", dc.Vendor.DAHUA: "7F0A", dc.Vendor.OTHER: "XG"}
+        prefix = prefixes[vendor]
         device = Device(
             compound=compound,
             name=name,
@@ -696,7 +697,7 @@ def _parts_and_devices(spec: CompoundSpec, compound: cm.Compound, number: int) -
         )
         yield segment
         if s.electronic:
-            kind = (
+            kind: str = (
                 dc.DeviceType.ELECTRIC_FENCE
                 if s.barrier == cc.PerimeterBarrier.WALL
                 else dc.DeviceType.PERIMETER_DETECTOR
@@ -781,6 +782,7 @@ def _team(spec: CompoundSpec, compound: cm.Compound) -> cm.SecurityTeam:
             phone="0417-2881300",
         )
     community = compound.community
+    assert community is not None, "an unmanaged compound belongs to a community (Art 6)"
     return cm.SecurityTeam(
         compound=compound,
         name=f"{community.name}专职巡防队",
