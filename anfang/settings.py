@@ -127,6 +127,10 @@ ANFANG_MAX_UPLOAD_BYTES = int(os.environ.get("ANFANG_MAX_UPLOAD_BYTES", str(5 * 
 DATA_UPLOAD_MAX_MEMORY_SIZE = ANFANG_MAX_UPLOAD_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = ANFANG_MAX_UPLOAD_BYTES
 
+# Art 9: "监控图像能够清晰显示人员、车辆基本特征" — the minimum camera image height (pixels) the
+# compliance rule accepts as clear.
+ANFANG_MIN_CAMERA_HEIGHT = int(os.environ.get("ANFANG_MIN_CAMERA_HEIGHT", "720"))
+
 # Tests that need a service (PostgreSQL, MQTT, Chromium) fail instead of skipping when set (CI).
 ANFANG_REQUIRE_SERVICES = env_bool("ANFANG_REQUIRE_SERVICES", False)
 

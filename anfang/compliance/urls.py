@@ -1,4 +1,10 @@
+from django.urls import path
 
+from . import views
 
 app_name = "compliance"
-urlpatterns: list = []
+urlpatterns = [
+    path("compound/<int:pk>/", views.compound_report, name="compound_report"),
+    path("compound/<int:pk>.json", views.compound_report_json, name="compound_json"),
+    path("compound/<int:pk>/assess/", views.compound_assess, name="compound_assess"),
+]

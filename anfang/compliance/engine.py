@@ -1,0 +1,202 @@
+"""The compliance engine: rules are pure functions of a `Snapshot`, grouped in versioned packs.
+
+A rule returns `(status, evidence)`; the engine wraps it into a `Finding` with the rule's
+metadata. Guarantees:
+
+- a rule that raises becomes an `error` finding carrying the exception text; the run goes on;
+- an encouraged rule (Art 14's "鼓励") never fails: its `fail` becomes `recommendation`;
+- a rule that answers `unknown` must say which data is missing — the engine refuses an
+  `unknown` (or `fail`) without evidence by turning it into `error`, so no silent verdict
+  slips through.
+
+How "nothing registered" is told apart from "registered and absent" (see `Presence`):
+
+- The **site registry** of a compound counts as surveyed once it holds at least one building
+  and at least one entrance. Before that, an empty list proves nothing and every rule that
+  needs the list answers `unknown` ("未登记…").
+- Parts the regulation requires to exist (entrances, perimeter segments, the duty room, the
+  guard force / patrol team): an empty list is `fail` when the site registry is surveyed,
+  `unknown` otherwise.
+- Parts a compound may legitimately lack (parking lots, elevators, main roads/squares): an
+  empty list is `not_applicable` when the site registry is surveyed, `unknown` otherwise.
+  Elevators are the exception that can be checked: a building of 7 floors or more must have
+  lifts (GB 50096-2011 §6.4.1), so no registered lift there is `unknown`, never n/a.
+- The **device inventory** counts as surveyed once the compound has any device registered.
+  Before that, every rule about devices (Art 7, 8, 9, 10, 11) answers `unknown`; after it,
+  a place without the device it needs is `fail`.
+- A nullable registry field left empty (`None` / "") means "not surveyed" → `unknown` naming
+  the place and the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+from .snapshot import Snapshot
+
+
+class Status(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    UNKNOWN = "unknown"
+    NOT_APPLICABLE = "not_applicable"
+    ERROR = "error"
+    RECOMMENDATION = "recommendation"
+
+
+STATUS_LABELS = {
+    Status.PASS: _("符合"),
+    Status.FAIL: _("不符合"),
+    Status.UNKNOWN: _("无法判断"),
+    Status.NOT_APPLICABLE: _("不适用"),
+    Status.ERROR: _("规则出错"),
+    Status.RECOMMENDATION: _("建议"),
+}
+# Worst first: how an article's findings combine into one status on the report.
+SEVERITY = (
+    Status.ERROR,
+    Status.FAIL,
+    Status.UNKNOWN,
+    Status.RECOMMENDATION,
+    Status.PASS,
+    Status.NOT_APPLICABLE,
+)
+
+
+class Level(StrEnum):
+    MANDATORY = "mandatory"  # 应当
+    ENCOURAGED = "encouraged"  # 鼓励
+
+
+Outcome = tuple[Status, list[str]]
+RuleFunc = Callable[[Snapshot], Outcome]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    article: int | None  # None: a data-quality rule, not from an article
+    clause: str  # "" for the whole article, "1".."5" for Art 33(1)…
+    title_zh: str
+    title_en: str
+    excerpt: str  # quoted verbatim from the regulation
+    remedy: str
+    func: RuleFunc
+    level: Level = Level.MANDATORY
+
+    @property
+    def citation(self) -> str:
+        return cite(self.article, self.clause)
+
+    @property
+    def citation_zh(self) -> str:
+        return cite_zh(self.article, self.clause)
+
+
+def cite(article: int | None, clause: str = "") -> str:
+    if article is None:
+        return "Data quality"
+    return f"Art. {article}" + (f"({clause})" if clause else "")
+
+
+def cite_zh(article: int | None, clause: str = "") -> str:
+    if article is None:
+        return "数据质量"
+    return f"第{article}条" + (f"第{clause}项" if clause else "")
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule_id: str
+    article: int | None
+    clause: str
+    status: Status
+    evidence: list[str] = field(default_factory=list)
+    remedy: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule_id": self.rule_id,
+            "article": self.article,
+            "clause": self.clause,
+            "citation": cite(self.article, self.clause),
+            "status": str(self.status),
+            "evidence": list(self.evidence),
+            "remedy": self.remedy,
+        }
+
+
+@dataclass(frozen=True)
+class RulePack:
+    name: str
+    version: str
+    advisory: bool
+    rules: tuple[Rule, ...]
+    title: str = ""
+
+    def rule(self, rule_id: str) -> Rule | None:
+        return next((r for r in self.rules if r.id == rule_id), None)
+
+    def with_rules(self, rules: Iterable[Rule], version: str | None = None) -> RulePack:
+        return RulePack(self.name, version or self.version, self.advisory, tuple(rules), self.title)
+
+
+def evaluate(rule: Rule, snapshot: Snapshot) -> Finding:
+    """One rule on one snapshot; never raises."""
+    try:
+        status, evidence = rule.func(snapshot)
+        status = Status(status)
+        evidence = [str(e) for e in evidence]
+    except Exception as exc:  # a broken rule must not stop the run (issue 4)
+        return Finding(rule.id, rule.article, rule.clause, Status.ERROR, [f"{type(exc).__name__}: {exc}"], rule.remedy)
+    if status in (Status.UNKNOWN, Status.FAIL) and not evidence:
+        return Finding(rule.id, rule.article, rule.clause, Status.ERROR, [f"规则未给出{status}的依据"], rule.remedy)
+    if rule.level == Level.ENCOURAGED and status == Status.FAIL:
+        status = Status.RECOMMENDATION
+    return Finding(rule.id, rule.article, rule.clause, status, evidence, rule.remedy)
+
+
+def run(pack: RulePack, snapshot: Snapshot) -> list[Finding]:
+    return [evaluate(rule, snapshot) for rule in pack.rules]
+
+
+def counts(findings: Iterable[Finding | Any]) -> dict[str, int]:
+    result = {str(s): 0 for s in Status}
+    for f in findings:
+        result[str(f.status)] += 1
+    return result
+
+
+def worst(statuses: Sequence[str]) -> Status:
+    """The status an article shows when it has several findings."""
+    present = {Status(s) for s in statuses}
+    return next((s for s in SEVERITY if s in present), Status.NOT_APPLICABLE)
+
+
+_PACKS: dict[tuple[str, str], RulePack] = {}
+
+
+def register(pack: RulePack) -> RulePack:
+    _PACKS[(pack.name, pack.version)] = pack
+    return pack
+
+
+def get_pack(name: str = "yingkou_2015", version: str | None = None) -> RulePack:
+    """A registered pack; the newest version when none is given."""
+    from . import rulepacks  # noqa: F401  (registers the packs)
+
+    if version is not None:
+        return _PACKS[(name, version)]
+    versions = sorted((v for n, v in _PACKS if n == name), key=_version_key)
+    if not versions:
+        raise KeyError(name)
+    return _PACKS[(name, versions[-1])]
+
+
+def _version_key(version: str) -> tuple:
+    return tuple(int(p) if p.isdigit() else p for p in version.split("."))

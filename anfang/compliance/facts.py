@@ -1,0 +1,126 @@
+"""Small questions the rules ask of a snapshot: is the registry surveyed, which devices are
+installed where, what is a place called. See `engine` for the unknown/absent policy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from .engine import Outcome, Status
+from .snapshot import Snapshot
+
+Row = Any  # a snapshot table row (named tuple)
+
+CAMERA_TYPES = frozenset({"camera", "anpr_camera"})
+ELEVATOR_FLOORS = 7  # GB 50096-2011 §6.4.1: 7 floors or more must have lifts
+
+NO_DEVICES = "本小区未登记任何设备（设备台账未建立）"
+NO_SITE = "本小区尚未登记楼栋和出入口（登记未完成）"
+
+
+def site_surveyed(s: Snapshot) -> bool:
+    """The site registry is filled in: at least one building and one entrance."""
+    return bool(s.buildings) and bool(s.entrances)
+
+
+def devices_surveyed(s: Snapshot) -> bool:
+    return bool(s.devices)
+
+
+def decimal(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def installed(s: Snapshot, pred: Callable[[Row], bool] = lambda d: True) -> list[Row]:
+    return [d for d in s.installed if pred(d)]
+
+
+def is_camera(d: Row) -> bool:
+    return d.subsystem == "video" and d.device_type in CAMERA_TYPES
+
+
+def is_anpr(d: Row) -> bool:
+    return is_camera(d) and (bool(d.anpr) or d.device_type == "anpr_camera")
+
+
+def devices_at(s: Snapshot, kind: str, pred: Callable[[Row], bool]) -> dict[int, list[Row]]:
+    """Installed devices matching `pred`, by id of the place of `kind` in THIS compound they cover."""
+    found: dict[int, list[Row]] = {}
+    for (place_kind, place_id), devices in s.installed_at.items():
+        if place_kind == kind:
+            matching = [d for d in devices if pred(d)]
+            if matching:
+                found[place_id] = matching
+    return found
+
+
+def label(kind: str, row: Row) -> str:
+    """How a place is named in evidence: "3号楼2单元", "东门", "地下车库·北口"."""
+    if kind in ("unit", "elevator"):
+        return f"{getattr(row, 'building_name', None) or ''}{row.name}"
+    if kind == "parking_entrance":
+        return f"{getattr(row, 'parking_lot_name', None) or ''}·{row.name}"
+    return row.name
+
+
+def need_list(s: Snapshot, rows: Iterable[Row], what: str, *, required: bool) -> Outcome | None:
+    """The verdict when a list is empty (None when it is not); see engine's docstring."""
+    if list(rows):
+        return None
+    if not site_surveyed(s):
+        return Status.UNKNOWN, [f"未登记{what}", NO_SITE]
+    if required:
+        return Status.FAIL, [f"本小区未登记{what}（楼栋、出入口已登记，视为没有{what}）"]
+    return Status.NOT_APPLICABLE, [f"本小区未登记{what}（楼栋、出入口已登记，视为没有{what}）"]
+
+
+def combine(results: Iterable[tuple[str, str]], passed: str) -> Outcome:
+    """Per-place results ("fail"/"unknown"/"pass", message) to one outcome: any fail fails,
+    else any unknown is unknown, else pass. Evidence lists every failing and unknown place."""
+    fails, unknowns, passes = [], [], 0
+    for status, message in results:
+        if status == Status.FAIL:
+            fails.append(message)
+        elif status == Status.UNKNOWN:
+            unknowns.append(message)
+        else:
+            passes += 1
+    if not (fails or unknowns or passes):  # callers check for empty lists first; never pass on nothing
+        return Status.UNKNOWN, ["没有可检查的登记记录"]
+    if fails:
+        return Status.FAIL, fails + unknowns
+    if unknowns:
+        return Status.UNKNOWN, unknowns
+    return Status.PASS, [passed.format(n=passes)]
+
+
+def coverage(
+    s: Snapshot,
+    kind: str,
+    places: Iterable[Row],
+    pred: Callable[[Row], bool],
+    missing: str,
+    passed: str,
+) -> Outcome:
+    """Every place has an installed device matching `pred`; evidence names each uncovered place
+    ("3号楼2单元 无单元门口摄像机")."""
+    if not devices_surveyed(s):
+        return Status.UNKNOWN, [NO_DEVICES]
+    covered = devices_at(s, kind, pred)
+    return combine(
+        (((Status.PASS if p.id in covered else Status.FAIL), f"{label(kind, p)} {missing}") for p in places), passed
+    )
+
+
+def subsystem_present(s: Snapshot, subsystem: str, types: Iterable[str] | None = None) -> list[Row]:
+    devices = s.installed_by_subsystem.get(subsystem, [])
+    if types is None:
+        return list(devices)
+    wanted = set(types)
+    return [d for d in devices if d.device_type in wanted]

@@ -1,0 +1,917 @@
+"""Mandatory rule pack: 营口市居民住宅小区安全管理办法（营政发〔2015〕42号）, Art 5–16 and 33(1)–(4),
+one rule per clause, plus a data-quality rule. Every rule is a pure function of a `Snapshot`;
+the policy for missing data is in `compliance.engine`'s docstring. Evidence is written in the
+regulation's language (zh-Hans) and stored as it is, so a stored report reads the same later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+
+from .. import selectors
+from ..engine import Level, Outcome, Rule, RulePack, Status, register
+from ..facts import (
+    ELEVATOR_FLOORS,
+    NO_DEVICES,
+    combine,
+    coverage,
+    decimal,
+    devices_at,
+    devices_surveyed,
+    installed,
+    is_anpr,
+    is_camera,
+    label,
+    need_list,
+    site_surveyed,
+    subsystem_present,
+)
+from ..snapshot import Snapshot
+
+Row = Any  # a snapshot table row (named tuple)
+
+NAME = "yingkou_2015"
+VERSION = "1.0"
+
+RULES: list[Rule] = []
+
+
+def rule(
+    rule_id: str,
+    article: int | None,
+    clause: str,
+    title_zh: str,
+    title_en: str,
+    excerpt: str,
+    remedy: str,
+    level: Level = Level.MANDATORY,
+) -> Callable[[Callable[[Snapshot], Outcome]], Callable[[Snapshot], Outcome]]:
+    def register_rule(func: Callable[[Snapshot], Outcome]) -> Callable[[Snapshot], Outcome]:
+        RULES.append(Rule(f"{NAME}.{rule_id}", article, clause, title_zh, title_en, excerpt, remedy, func, level))
+        return func
+
+    return register_rule
+
+
+def min_camera_height() -> int:
+    return int(getattr(settings, "ANFANG_MIN_CAMERA_HEIGHT", 720))
+
+
+VEHICLE_TRAFFIC = frozenset({"vehicle", "mixed"})
+
+
+def vehicle_entrances(s: Snapshot) -> list[Row]:
+    return [e for e in s.entrances if e.traffic in VEHICLE_TRAFFIC]
+
+
+def teams(s: Snapshot, kind: str) -> list[Row]:
+    return [t for t in s.security_teams if t.kind == kind]
+
+
+def units_unknown(s: Snapshot) -> Outcome | None:
+    """Buildings registered without their units leave the unit rules undecidable."""
+    if not s.buildings:
+        return Status.UNKNOWN, ["未登记楼栋和单元"]
+    with_units = {u.building_id for u in s.units}
+    bare = [f"{b.name} 未登记单元" for b in s.buildings if b.id not in with_units]
+    if bare and not s.units:
+        return Status.UNKNOWN, bare
+    return None
+
+
+def per_unit(s: Snapshot, judge: Callable[[Row], tuple[str, str]], passed: str) -> Outcome:
+    early = units_unknown(s)
+    if early:
+        return early
+    with_units = {u.building_id for u in s.units}
+    bare = [(Status.UNKNOWN, f"{b.name} 未登记单元") for b in s.buildings if b.id not in with_units]
+    return combine([*(judge(u) for u in s.units), *bare], passed)
+
+
+# --- Art 5 / Art 6: 人防 -------------------------------------------------------------------
+
+
+@rule(
+    "art5.guard_force",
+    5,
+    "",
+    "物业服务企业按合同配备人防队伍",
+    "Managed compound: guard force under the property service contract",
+    "实施物业管理的居民住宅小区，物业服务企业应当按照物业服务合同，配备人防队伍，维护小区安全。",
+    "由物业服务企业按物业服务合同配备保安队伍，并在登记中填写合同编号、队伍及人数。",
+)
+def art5_guard_force(s: Snapshot) -> Outcome:
+    if s.management_mode != "managed":
+        return Status.NOT_APPLICABLE, ["本小区无物业管理，适用第6条"]
+    guards = teams(s, "guard_force")
+    empty = need_list(s, guards, "物业保安队伍", required=True)
+    if empty:
+        return empty
+    staffed = [t for t in guards if t.headcount != 0]
+    if not staffed:
+        return Status.FAIL, [f"{t.name} 人数为0" for t in guards]
+    contract = s.compound.property_contract_ref or next((t.contract_ref for t in staffed if t.contract_ref), "")
+    company = s.compound.property_company_name or f"#{s.compound.property_company_id}"
+    names = "、".join(f"{t.name}（{t.headcount if t.headcount is not None else '人数未登记'}人）" for t in staffed)
+    if not contract:
+        return Status.UNKNOWN, [
+            f"物业服务企业：{company}；保安队伍：{names}",
+            "未登记物业服务合同编号，无法确认按合同配备",
+        ]
+    return Status.PASS, [f"物业服务企业{company}按合同{contract}配备保安队伍：{names}"]
+
+
+@rule(
+    "art6.patrol_team",
+    6,
+    "",
+    "无物业小区由社区专职巡防队伍和属地派出所管理",
+    "Unmanaged compound: community full-time patrol team under the local police station",
+    "以社区为单位建立专职巡防队伍，由社区、属地公安派出所进行管理和指导，开展巡逻防范工作。",
+    "由社区建立专职巡防队伍，明确属地派出所的管理和指导，并在登记中填写队伍信息。",
+)
+def art6_patrol_team(s: Snapshot) -> Outcome:
+    if s.management_mode == "managed":
+        return Status.NOT_APPLICABLE, ["本小区实施物业管理，适用第5条"]
+    c = s.compound
+    if not c.community_id:
+        return Status.FAIL, ["无物业管理的小区未指定所属社区"]
+    if not c.police_station_id:
+        return Status.FAIL, ["未指定属地派出所"]
+    patrols = teams(s, "patrol_team")
+    empty = need_list(s, patrols, "社区专职巡防队伍", required=True)
+    if empty:
+        return empty
+    good = [t for t in patrols if t.full_time and t.headcount != 0]
+    if not good:
+        return Status.FAIL, [f"{t.name} {'非专职' if not t.full_time else '人数为0'}" for t in patrols]
+    names = "、".join(t.name for t in good)
+    return Status.PASS, [
+        f"社区{c.community_name or ''}专职巡防队伍：{names}；属地派出所：{c.police_station_name or ''}"
+    ]
+
+
+# --- Art 7: the nine subsystems --------------------------------------------------------------
+
+SUBSYSTEMS = (
+    ("physical", "实体防护"),
+    ("perimeter", "周界电子防护系统"),
+    ("video", "视频安防监控系统"),
+    ("patrol", "电子巡查系统"),
+    ("parking", "停车库（场）安全管理系统"),
+    ("access", "出入口控制系统"),
+    ("intercom", "楼宇（可视）对讲系统"),
+    ("household_alarm", "住户报警系统"),
+    ("monitoring_centre", "监控中心"),
+)
+
+
+def monitoring_centres(s: Snapshot) -> list[Row]:
+    return [r for r in s.duty_rooms if r.is_monitoring_centre or r.relation == "merged"]
+
+
+def registry_shows(s: Snapshot, subsystem: str) -> bool:
+    """A subsystem the registry itself proves present, without a device record."""
+    if subsystem == "physical":
+        return any(p.barrier != "open" for p in s.perimeter_segments) or any(
+            e.gate_type in ("electric_sliding", "metal_protective") for e in s.entrances
+        )
+    if subsystem == "perimeter":
+        return any(p.electronic_protection for p in s.perimeter_segments)
+    if subsystem == "intercom":
+        return any(u.intercom in ("networked", "standalone") for u in s.units)
+    if subsystem == "monitoring_centre":
+        return bool(monitoring_centres(s))
+    return False
+
+
+@rule(
+    "art7.subsystems",
+    7,
+    "",
+    "配备九类安全防范设施",
+    "All nine kinds of security facilities are present",
+    "居民住宅小区安全防范设施主要包括实体防护、周界电子防护系统、视频安防监控系统、电子巡查系统、"
+    " 停车库（场）安全管理系统、出入口控制系统、楼宇（可视）对讲系统（含门禁）、住户报警系统、监控中心等安防设施。",
+    "补齐缺少的子系统（如住户报警系统、监控中心），并在设备台账中登记。",
+)
+def art7_subsystems(s: Snapshot) -> Outcome:
+    results = []
+    for key, name in SUBSYSTEMS:
+        if subsystem_present(s, key) or registry_shows(s, key):
+            results.append((Status.PASS, name))
+        elif devices_surveyed(s):
+            results.append((Status.FAIL, f"缺少{name}"))
+        else:
+            results.append((Status.UNKNOWN, f"{name}：{NO_DEVICES}"))
+    return combine(results, "九类安全防范设施均已配备")
+
+
+# --- Art 8: perimeter ------------------------------------------------------------------------
+
+ART8 = "居民住宅小区周界应当设置围墙、栅栏等屏障进行封闭式防护，并安装周界电子防护系统。"
+
+
+@rule(
+    "art8.enclosure",
+    8,
+    "",
+    "周界以围墙、栅栏封闭",
+    "Perimeter fully enclosed by walls or fences",
+    ART8,
+    "在未封闭的周界段设置围墙或栅栏，形成封闭式防护。",
+)
+def art8_enclosure(s: Snapshot) -> Outcome:
+    empty = need_list(s, s.perimeter_segments, "周界段", required=True)
+    if empty:
+        return empty
+    return combine(
+        (
+            ((Status.FAIL if p.barrier == "open" else Status.PASS), f"周界段{p.name} 未封闭")
+            for p in s.perimeter_segments
+        ),
+        "周界{n}段均已封闭",
+    )
+
+
+@rule(
+    "art8.electronic",
+    8,
+    "",
+    "周界安装电子防护系统",
+    "Every perimeter segment covered by electronic protection",
+    ART8,
+    "在未覆盖的周界段安装周界电子防护系统（如红外对射、电子围栏），并登记设备。",
+)
+def art8_electronic(s: Snapshot) -> Outcome:
+    empty = need_list(s, s.perimeter_segments, "周界段", required=True)
+    if empty:
+        return empty
+    guarded = devices_at(s, "perimeter_segment", lambda d: d.subsystem == "perimeter")
+    results = []
+    for p in s.perimeter_segments:
+        if p.electronic_protection or p.id in guarded:
+            results.append((Status.PASS, ""))
+        elif p.electronic_protection is False:
+            results.append((Status.FAIL, f"周界段{p.name} 无周界电子防护"))
+        else:
+            results.append((Status.UNKNOWN, f"周界段{p.name} 未核查周界电子防护，且未登记周界设备"))
+    return combine(results, "周界{n}段均有电子防护")
+
+
+# --- Art 9: video ----------------------------------------------------------------------------
+
+ART9_PLACES = (
+    "居民住宅小区出入口及向路面延伸部分、楼栋单元出入口、停车场出入口、电梯轿厢、"
+    "小区内主要通道及广场、监控中心（室）内部等部位应当设置视频监控设备"
+)
+VIDEO_REMEDY = "在上述未覆盖部位安装视频监控设备，并在设备台账中关联安装位置。"
+
+
+@rule("art9.entrances", 9, "", "小区出入口视频监控", "Video at every compound entrance", ART9_PLACES, VIDEO_REMEDY)
+def art9_entrances(s: Snapshot) -> Outcome:
+    return need_list(s, s.entrances, "出入口", required=True) or coverage(
+        s, "entrance", s.entrances, is_camera, "无出入口摄像机", "{n}个出入口均有摄像机（含向路面延伸部分）"
+    )
+
+
+@rule("art9.units", 9, "", "楼栋单元出入口视频监控", "Video at every building-unit entrance", ART9_PLACES, VIDEO_REMEDY)
+def art9_units(s: Snapshot) -> Outcome:
+    early = units_unknown(s)
+    if early:
+        return early
+    if not devices_surveyed(s):
+        return Status.UNKNOWN, [NO_DEVICES]
+    covered = devices_at(s, "unit", is_camera)
+    return per_unit(
+        s,
+        lambda u: ((Status.PASS if u.id in covered else Status.FAIL), f"{label('unit', u)} 无单元门口摄像机"),
+        "{n}个单元出入口均有摄像机",
+    )
+
+
+@rule(
+    "art9.parking",
+    9,
+    "",
+    "停车场出入口视频监控",
+    "Video at every parking entrance",
+    ART9_PLACES,
+    VIDEO_REMEDY,
+)
+def art9_parking(s: Snapshot) -> Outcome:
+    empty = need_list(s, s.parking_lots, "停车场", required=False)
+    if empty:
+        return empty
+    if not devices_surveyed(s):
+        return Status.UNKNOWN, [NO_DEVICES]
+    covered = devices_at(s, "parking_entrance", is_camera)
+    with_gates = {e.parking_lot_id for e in s.parking_entrances}
+    results = [(Status.UNKNOWN, f"停车场{lot.name} 未登记出入口") for lot in s.parking_lots if lot.id not in with_gates]
+    results += [
+        ((Status.PASS if e.id in covered else Status.FAIL), f"{label('parking_entrance', e)} 无停车场出入口摄像机")
+        for e in s.parking_entrances
+    ]
+    return combine(results, "{n}个停车场出入口均有摄像机")
+
+
+@rule("art9.elevators", 9, "", "电梯轿厢视频监控", "Video in every elevator car", ART9_PLACES, VIDEO_REMEDY)
+def art9_elevators(s: Snapshot) -> Outcome:
+    if not site_surveyed(s):
+        return Status.UNKNOWN, ["未登记电梯", "本小区尚未登记楼栋和出入口（登记未完成）"]
+    with_lifts = {e.building_id for e in s.elevators}
+    results = []
+    for b in s.buildings:
+        if b.id in with_lifts:
+            continue
+        if b.floors is None:
+            results.append((Status.UNKNOWN, f"{b.name} 层数未登记，无法判断有无电梯"))
+        elif b.floors >= ELEVATOR_FLOORS:
+            results.append((Status.UNKNOWN, f"{b.name} {b.floors}层，未登记电梯"))
+    if s.elevators:
+        if not devices_surveyed(s):
+            return Status.UNKNOWN, [NO_DEVICES]
+        covered = devices_at(s, "elevator", is_camera)
+        results += [
+            ((Status.PASS if e.id in covered else Status.FAIL), f"{label('elevator', e)} 轿厢内无摄像机")
+            for e in s.elevators
+        ]
+    if not results:
+        return Status.NOT_APPLICABLE, [f"各楼栋均低于{ELEVATOR_FLOORS}层且未登记电梯"]
+    return combine(results, "{n}部电梯轿厢均有摄像机")
+
+
+@rule(
+    "art9.public_areas",
+    9,
+    "",
+    "主要通道及广场视频监控",
+    "Video on the main roads and squares",
+    ART9_PLACES,
+    VIDEO_REMEDY,
+)
+def art9_public_areas(s: Snapshot) -> Outcome:
+    return need_list(s, s.public_areas, "主要通道/广场", required=False) or coverage(
+        s, "public_area", s.public_areas, is_camera, "无摄像机", "{n}处主要通道/广场均有摄像机"
+    )
+
+
+@rule(
+    "art9.monitoring_centre",
+    9,
+    "",
+    "监控中心（室）内部视频监控",
+    "Video inside the monitoring centre",
+    ART9_PLACES,
+    VIDEO_REMEDY,
+)
+def art9_monitoring_centre(s: Snapshot) -> Outcome:
+    centres = monitoring_centres(s)
+    if not centres:
+        connected = [r.name for r in s.duty_rooms if r.relation == "connected"]
+        if connected:
+            return Status.UNKNOWN, [f"{'、'.join(connected)} 与监控中心连通，但监控中心未单独登记"]
+        return need_list(s, centres, "监控中心", required=True) or (Status.UNKNOWN, ["未登记监控中心"])
+    return coverage(s, "duty_room", centres, is_camera, "内部无摄像机", "监控中心内部有摄像机")
+
+
+@rule(
+    "art9.clarity",
+    9,
+    "",
+    "监控图像清晰度",
+    "Image clarity: camera resolution at or above the minimum",
+    "监控图像能够清晰显示人员、车辆基本特征及其活动情况",
+    "更换分辨率不足的摄像机，并在台账中登记每台摄像机的分辨率。",
+)
+def art9_clarity(s: Snapshot) -> Outcome:
+    if not devices_surveyed(s):
+        return Status.UNKNOWN, [NO_DEVICES]
+    cameras = installed(s, is_camera)
+    minimum = min_camera_height()
+    if not cameras:
+        return Status.NOT_APPLICABLE, ["未登记在用摄像机（覆盖情况见第9条其他规则）"]
+    results = []
+    for d in cameras:
+        if not d.resolution_height:
+            results.append((Status.UNKNOWN, f"{d.name} 未登记分辨率"))
+        elif d.resolution_height < minimum:
+            results.append((Status.FAIL, f"{d.name} 分辨率{d.resolution_width}×{d.resolution_height}，低于{minimum}线"))
+        else:
+            results.append((Status.PASS, ""))
+    status, evidence = combine(results, f"{{n}}台摄像机分辨率均不低于{minimum}线")
+    return status, [*evidence, f"最低要求：{minimum}线（ANFANG_MIN_CAMERA_HEIGHT）；视频质量检测结果尚未接入"]
+
+
+ART9_ENTRANCE = "小区出入口的监控设备应当能够智能识别机动车号牌，并与公安机关监控平台联网。"
+
+
+def vehicle_entrance_check(s: Snapshot, pred: Callable[[Row], bool], missing: str, passed: str) -> Outcome:
+    empty = need_list(s, s.entrances, "出入口", required=True)
+    if empty:
+        return empty
+    gates = vehicle_entrances(s)
+    if not gates:
+        return Status.NOT_APPLICABLE, ["本小区未登记车行出入口"]
+    return coverage(s, "entrance", gates, pred, missing, passed)
+
+
+@rule(
+    "art9.anpr",
+    9,
+    "",
+    "出入口车牌识别",
+    "Plate recognition (ANPR) at every vehicle entrance",
+    ART9_ENTRANCE,
+    "在车行出入口安装能够识别机动车号牌的摄像机。",
+)
+def art9_anpr(s: Snapshot) -> Outcome:
+    return vehicle_entrance_check(s, is_anpr, "无车牌识别摄像机", "{n}个车行出入口均能识别车牌")
+
+
+@rule(
+    "art9.police_link",
+    9,
+    "",
+    "出入口监控与公安监控平台联网",
+    "Entrance cameras linked to the police video platform",
+    ART9_ENTRANCE,
+    "将车行出入口的监控设备接入公安机关监控平台，并在台账中标记“与公安监控平台联网”。",
+)
+def art9_police_link(s: Snapshot) -> Outcome:
+    return vehicle_entrance_check(
+        s,
+        lambda d: is_camera(d) and bool(d.police_linked),
+        "出入口监控未与公安监控平台联网",
+        "{n}个车行出入口监控均已与公安平台联网",
+    )
+
+
+# --- Art 10: patrol --------------------------------------------------------------------------
+
+
+@rule(
+    "art10.patrol",
+    10,
+    "",
+    "电子巡查系统",
+    "Electronic patrol system with checkpoints",
+    "居民住宅小区应当设置对巡查人员的巡查路线、方式、过程进行管理和控制的电子巡查系统。",
+    "安装电子巡查系统，设置巡查点并登记。",
+)
+def art10_patrol(s: Snapshot) -> Outcome:
+    if not devices_surveyed(s):
+        return Status.UNKNOWN, [NO_DEVICES]
+    devices = subsystem_present(s, "patrol")
+    if not devices:
+        return Status.FAIL, ["未配备电子巡查系统"]
+    checkpoints = [d for d in devices if d.device_type == "patrol_checkpoint"]
+    if not checkpoints:
+        return Status.FAIL, ["电子巡查系统未登记巡查点"]
+    return Status.PASS, [f"巡查点{len(checkpoints)}个", "巡查路线与执行情况待巡查模块接入"]
+
+
+# --- Art 11: parking entrance control --------------------------------------------------------
+
+
+def barrier_state(place: Row, controllers: dict[int, list[Row]], name: str) -> tuple[str, str] | None:
+    """None when automatic barrier control is in place, else the (status, message)."""
+    if getattr(place, "barrier", None) == "electric" or place.id in controllers:
+        return None
+    if getattr(place, "barrier", None) in ("manual", "none"):
+        return Status.FAIL, f"{name} 无自动控制道闸"
+    return Status.UNKNOWN, f"{name} 道闸未核查"
+
+
+@rule(
+    "art11.entrance_control",
+    11,
+    "",
+    "出入口、停车场自动控制与视频监控相结合",
+    "Automatic barrier control combined with video at vehicle and parking entrances",
+    "居民住宅小区出入口、停车场应安装自动控制与视频监控相结合的停车场出入口控制系统。",
+    "在车行出入口和停车场出入口安装电动道闸，并配合视频监控。",
+)
+def art11_entrance_control(s: Snapshot) -> Outcome:
+    empty = need_list(s, s.entrances, "出入口", required=True)
+    if empty:
+        return empty
+    places = [("entrance", e) for e in vehicle_entrances(s)] + [("parking_entrance", e) for e in s.parking_entrances]
+    with_gates = {e.parking_lot_id for e in s.parking_entrances}
+    results = [(Status.UNKNOWN, f"停车场{lot.name} 未登记出入口") for lot in s.parking_lots if lot.id not in with_gates]
+    if not places and not results:
+        return Status.NOT_APPLICABLE, ["未登记车行出入口和停车场"]
+    if not devices_surveyed(s):
+        return Status.UNKNOWN, [NO_DEVICES]
+    for kind, place in places:
+        name = label(kind, place)
+        controllers = devices_at(s, kind, lambda d: d.device_type == "barrier_controller")
+        cameras = devices_at(s, kind, is_camera)
+        problem = barrier_state(place, controllers, name)
+        if problem:
+            results.append(problem)
+        if place.id not in cameras:
+            results.append((Status.FAIL, f"{name} 无视频监控"))
+        if not problem and place.id in cameras:
+            results.append((Status.PASS, ""))
+    return combine(results, "{n}个车行/停车场出入口均有自动道闸和视频监控")
+
+
+# --- Art 12: gates and barriers at main and secondary entrances -------------------------------
+
+
+@rule(
+    "art12.gates",
+    12,
+    "",
+    "主、次出入口门体和道闸",
+    "Main and secondary entrances: sliding or metal gate and a barrier",
+    "居民住宅小区主、次出入口应当安装电动伸缩门或金属防护门、手（电）动道闸。",
+    "在主、次出入口安装电动伸缩门或金属防护门，以及手动或电动道闸。",
+)
+def art12_gates(s: Snapshot) -> Outcome:
+    empty = need_list(s, s.entrances, "出入口", required=True)
+    if empty:
+        return empty
+    gates = [e for e in s.entrances if e.role in ("main", "secondary")]
+    if not gates:
+        return Status.FAIL, ["未登记主出入口或次出入口"]
+    gate_devices = devices_at(s, "entrance", lambda d: d.device_type == "gate")
+    controllers = devices_at(s, "entrance", lambda d: d.device_type == "barrier_controller")
+    results = []
+    for e in gates:
+        if e.gate_type in ("electric_sliding", "metal_protective") or e.id in gate_devices:
+            results.append((Status.PASS, ""))
+        elif e.gate_type in ("other", "none"):
+            results.append((Status.FAIL, f"{e.name} 无电动伸缩门或金属防护门"))
+        else:
+            results.append((Status.UNKNOWN, f"{e.name} 门体未核查"))
+        if e.barrier in ("electric", "manual") or e.id in controllers:
+            results.append((Status.PASS, ""))
+        elif e.barrier == "none":
+            results.append((Status.FAIL, f"{e.name} 无道闸"))
+        else:
+            results.append((Status.UNKNOWN, f"{e.name} 道闸未核查"))
+    status, evidence = combine(results, "")
+    if status == Status.PASS:
+        evidence = [f"{len(gates)}个主、次出入口均有门体和道闸"]
+    return status, evidence
+
+
+# --- Art 13: unit doors and intercom ---------------------------------------------------------
+
+ART13 = "居民住宅小区楼栋单元应当安装符合国家标准的防盗门及联网型楼宇对讲系统。"
+
+
+@rule(
+    "art13.door",
+    13,
+    "",
+    "单元国标防盗门",
+    "Standard anti-theft door at every unit",
+    ART13,
+    "为单元安装符合国家标准的防盗门。",
+)
+def art13_door(s: Snapshot) -> Outcome:
+    def judge(u: Row) -> tuple[str, str]:
+        if u.entrance_door_standard is None:
+            return Status.UNKNOWN, f"{label('unit', u)} 单元门未核查"
+        return (Status.PASS if u.entrance_door_standard else Status.FAIL), f"{label('unit', u)} 单元门非国标防盗门"
+
+    return per_unit(s, judge, "{n}个单元均为国标防盗门")
+
+
+@rule(
+    "art13.intercom",
+    13,
+    "",
+    "单元联网型楼宇对讲",
+    "Networked intercom at every unit",
+    ART13,
+    "为单元安装联网型楼宇对讲系统，或将现有对讲系统联网。",
+)
+def art13_intercom(s: Snapshot) -> Outcome:
+    def judge(u: Row) -> tuple[str, str]:
+        name = label("unit", u)
+        if u.intercom == "networked":
+            return Status.PASS, ""
+        if u.intercom == "standalone":
+            return Status.FAIL, f"{name} 楼宇对讲非联网型"
+        if u.intercom == "none":
+            return Status.FAIL, f"{name} 无楼宇对讲"
+        return Status.UNKNOWN, f"{name} 楼宇对讲未核查"
+
+    return per_unit(s, judge, "{n}个单元均有联网型楼宇对讲")
+
+
+# --- Art 14: household doors -----------------------------------------------------------------
+
+
+def latest_survey(s: Snapshot) -> Row | None:
+    return max(s.door_surveys, key=lambda r: (r.surveyed_on or "", r.id), default=None)
+
+
+def survey_scope(s: Snapshot, survey: Row) -> str:
+    total = s.compound.households
+    share = f"，全小区{total}户" if total else ""
+    return f"{survey.surveyed_on} 调查{survey.households_surveyed}户{share}"
+
+
+@rule(
+    "art14.doors",
+    14,
+    "",
+    "户门为国标防盗门",
+    "Household doors are standard anti-theft doors",
+    "居民住宅小区家庭套型户门应采用符合国家标准的防盗门",
+    "督促住户更换为符合国家标准的防盗门，并定期开展户门调查。",
+)
+def art14_doors(s: Snapshot) -> Outcome:
+    survey = latest_survey(s)
+    if survey is None or not survey.households_surveyed:
+        return Status.UNKNOWN, ["未登记户门调查"]
+    short = survey.households_surveyed - survey.standard_doors
+    if short > 0:
+        return Status.FAIL, [f"{survey_scope(s, survey)}，{short}户非国标防盗门"]
+    return Status.PASS, [f"{survey_scope(s, survey)}，均为国标防盗门"]
+
+
+@rule(
+    "art14.lock_grade",
+    14,
+    "",
+    "鼓励B级以上锁具",
+    "B-grade or better locks (encouraged)",
+    "鼓励家庭防盗门安装等级为B级以上的锁具。",
+    "建议住户将户门锁具升级为B级以上。",
+    level=Level.ENCOURAGED,
+)
+def art14_lock_grade(s: Snapshot) -> Outcome:
+    survey = latest_survey(s)
+    if survey is None or not survey.households_surveyed:
+        return Status.UNKNOWN, ["未登记户门调查"]
+    if survey.lock_grade_b_or_above is None:
+        return Status.UNKNOWN, [f"{survey_scope(s, survey)}，未调查锁具等级"]
+    short = survey.households_surveyed - survey.lock_grade_b_or_above
+    if short > 0:
+        return Status.FAIL, [f"{survey_scope(s, survey)}，{short}户锁具低于B级（鼓励性要求）"]
+    return Status.PASS, [f"{survey_scope(s, survey)}，均为B级以上锁具"]
+
+
+# --- Art 15: duty room -----------------------------------------------------------------------
+
+MIN_DUTY_ROOM_M2 = 20
+
+
+def judge_duty_room(s: Snapshot, room: Row, entrances: dict[int, Row]) -> tuple[str, list[str]]:
+    problems: list[str] = []
+    missing: list[str] = []
+    name = room.name
+    if room.entrance_id is None:
+        missing.append(f"{name} 未关联所在出入口")
+    elif room.entrance_id not in entrances:
+        missing.append(f"{name} 关联的出入口不属于本小区（见数据质量）")
+    elif entrances[room.entrance_id].role != "main":
+        problems.append(f"{name} 不在主出入口（位于{entrances[room.entrance_id].name}）")
+    if not (room.is_monitoring_centre or room.relation in ("merged", "connected")):
+        (problems if room.relation == "separate" else missing).append(
+            f"{name} 与监控中心分设未连通" if room.relation == "separate" else f"{name} 与监控中心关系未登记"
+        )
+    area = decimal(room.area_m2)
+    if area is None:
+        missing.append(f"{name} 面积未登记")
+    elif area <= 0:
+        missing.append(f"{name} 面积{room.area_m2}㎡无效（见数据质量）")
+    elif area < MIN_DUTY_ROOM_M2:
+        problems.append(f"{name} 面积{room.area_m2}㎡，不足{MIN_DUTY_ROOM_M2}㎡")
+    if problems:
+        return Status.FAIL, problems + missing
+    if missing:
+        return Status.UNKNOWN, missing
+    where = entrances[room.entrance_id].name
+    how = "合二为一" if room.is_monitoring_centre or room.relation == "merged" else "与监控中心连通"
+    return Status.PASS, [f"{name} 位于主出入口{where}，{how}，面积{room.area_m2}㎡"]
+
+
+@rule(
+    "art15.duty_room",
+    15,
+    "",
+    "主出入口治安值班室，与监控中心连通或合一，不少于20㎡",
+    "Duty room at the main entrance, joined with the monitoring centre, at least 20 m²",
+    "居民住宅小区主出入口应当设立治安值班室。治安值班室和小区监控中心应当连通或者合二为一，面积不少于20平方米。",
+    "在主出入口设立不少于20平方米的治安值班室，并与监控中心连通或合二为一。",
+)
+def art15_duty_room(s: Snapshot) -> Outcome:
+    empty = need_list(s, s.duty_rooms, "治安值班室", required=True)
+    if empty:
+        return empty
+    entrances = {e.id: e for e in s.entrances}
+    mains = [e.name for e in s.entrances if e.role == "main"]
+    verdicts = [judge_duty_room(s, r, entrances) for r in s.duty_rooms]
+    note = [f"本小区登记了{len(mains)}个主出入口：{'、'.join(mains)}"] if len(mains) > 1 else []
+    for status in (Status.PASS, Status.UNKNOWN):
+        if any(v == status for v, _ in verdicts):
+            picked = [e for v, ev in verdicts if v == status for e in ev]
+            return status, (picked[:1] if status == Status.PASS else picked) + note
+    return Status.FAIL, [e for _, ev in verdicts for e in ev] + note
+
+
+# --- Art 16 and Art 33(1)–(4): operations (data from later modules) -----------------------------
+
+
+def operational(data: dict[str, Any] | None, ok: Callable[[dict[str, Any]], list[str]], passed: str) -> Outcome:
+    """Judge a selector's data: `ok` returns the list of shortcomings (empty: pass)."""
+    if data is None:
+        return Status.UNKNOWN, [selectors.NOT_YET]
+    problems = ok(data)
+    return (Status.FAIL, problems) if problems else (Status.PASS, [passed])
+
+
+def _flag(data: dict[str, Any], key: str, message: str, details: str | None = None) -> list[str]:
+    if data.get(key):
+        return []
+    return [message, *[str(d) for d in data.get(details or "", []) or []]]
+
+
+@rule(
+    "art16.staffing",
+    16,
+    "",
+    "值班室和监控中心24小时有人值班",
+    "Duty room and monitoring centre staffed 24 hours",
+    "治安值班室和小区监控中心应当24小时有人值班",
+    "排定24小时值班表，确保每个时段有人值班。",
+)
+def art16_staffing(s: Snapshot) -> Outcome:
+    return operational(
+        selectors.duty(s), lambda d: _flag(d, "staffed_24h", "存在无人值班时段", "gaps"), "24小时有人值班"
+    )
+
+
+@rule(
+    "art16.duty_log",
+    16,
+    "",
+    "完整记载值班记录",
+    "Complete duty log",
+    "完整记载值班记录",
+    "按班次完整填写值班记录。",
+)
+def art16_duty_log(s: Snapshot) -> Outcome:
+    return operational(
+        selectors.duty(s), lambda d: _flag(d, "log_complete", "值班记录不完整", "log_gaps"), "值班记录完整"
+    )
+
+
+@rule(
+    "art33_1.operation",
+    33,
+    "1",
+    "设施24小时不间断运行并记录运行信息",
+    "Facilities run continuously and operation is recorded",
+    "保证物防、技防设施24小时不间断运行，并有效记录监控运行信息",
+    "排除停机原因，保证设施不间断运行，并记录监控运行信息。",
+)
+def art33_1_operation(s: Snapshot) -> Outcome:
+    return operational(
+        selectors.operation(s),
+        lambda d: _flag(d, "continuous", "设施曾中断运行", "outages") + _flag(d, "recorded", "未有效记录监控运行信息"),
+        "设施不间断运行，运行信息有记录",
+    )
+
+
+VIDEO_DAYS = 30  # 1个月
+VEHICLE_DAYS = 90  # 3个月
+
+
+def _retention_problems(d: dict[str, Any]) -> list[str]:
+    problems = []
+    for key, need, what in (("video_days", VIDEO_DAYS, "视频图像"), ("vehicle_days", VEHICLE_DAYS, "车辆数据与照片")):
+        days = d.get(key)
+        if days is None or days < need:
+            problems.append(f"{what}存储{days if days is not None else '未知'}天，少于{need}天")
+    return problems
+
+
+@rule(
+    "art33_2.retention",
+    33,
+    "2",
+    "视频存储不少于1个月，车辆数据不少于3个月",
+    "Video kept ≥ 1 month, vehicle data and pictures ≥ 3 months",
+    "视频图像的存储时间不少于1个月，车辆数据与照片的存储时间不少于3个月",
+    "扩充存储容量或调整存储策略，使视频至少保存1个月、车辆数据与照片至少保存3个月。",
+)
+def art33_2_retention(s: Snapshot) -> Outcome:
+    return operational(selectors.retention(s), _retention_problems, "存储时间符合要求")
+
+
+@rule(
+    "art33_3.change_control",
+    33,
+    "3",
+    "不得擅自改变设施用途和位置",
+    "No unrecorded change of use or location",
+    "不得擅自改变物防、技防设施的用途和位置",
+    "恢复被擅自改变的设施；确需变更的，履行变更手续并记录。",
+)
+def art33_3_change_control(s: Snapshot) -> Outcome:
+    return operational(
+        selectors.change_control(s),
+        lambda d: [f"未经登记的变更：{c}" for c in d.get("unrecorded_changes", [])],
+        "无擅自变更",
+    )
+
+
+@rule(
+    "art33_4.maintenance",
+    33,
+    "4",
+    "日常检查并及时维修",
+    "Daily inspection and prompt repair",
+    "建立物防、技防设施的日常检查、维护制度，对被损坏或者出现故障的物防、技防设施，及时维修、排除故障",
+    "建立日常检查制度，按日检查并及时维修故障设施。",
+)
+def art33_4_maintenance(s: Snapshot) -> Outcome:
+    return operational(
+        selectors.maintenance(s),
+        lambda d: (
+            _flag(d, "daily_inspection", "未按日检查", "missed_days")
+            + [f"逾期未修：{r}" for r in d.get("overdue_repairs", [])]
+        ),
+        "日常检查按时，故障及时维修",
+    )
+
+
+# --- Data quality --------------------------------------------------------------------------
+
+
+def data_quality_issues(s: Snapshot) -> list[str]:
+    cid = s.compound_id
+    issues = []
+    area = decimal(s.compound.area_m2)
+    if area is not None and area <= 0:
+        issues.append(f"小区占地面积{s.compound.area_m2}㎡无效")
+    for u in s.units:
+        if u.building_compound_id != cid:
+            issues.append(f"单元{label('unit', u)} 所属楼栋属于另一小区（#{u.building_compound_id}）")
+    for e in s.elevators:
+        if e.building_compound_id != cid:
+            issues.append(f"电梯{label('elevator', e)} 所属楼栋属于另一小区（#{e.building_compound_id}）")
+        if e.unit_id and e.unit_building_id != e.building_id:
+            issues.append(f"电梯{label('elevator', e)} 所属单元不在该楼栋")
+    for e in s.parking_entrances:
+        if e.parking_lot_compound_id != cid:
+            issues.append(f"停车场出入口{e.name} 所属停车场属于另一小区（#{e.parking_lot_compound_id}）")
+    for r in s.duty_rooms:
+        if r.entrance_id and r.entrance_compound_id != cid:
+            issues.append(f"值班室{r.name} 关联的出入口属于另一小区（#{r.entrance_compound_id}）")
+        room_area = decimal(r.area_m2)
+        if room_area is not None and room_area <= 0:
+            issues.append(f"值班室{r.name} 面积{r.area_m2}㎡无效")
+    for p in s.perimeter_segments:
+        length = decimal(p.length_m)
+        if length is not None and length <= 0:
+            issues.append(f"周界段{p.name} 长度{p.length_m}米无效")
+    for v in s.door_surveys:
+        if v.standard_doors > v.households_surveyed or (v.lock_grade_b_or_above or 0) > v.households_surveyed:
+            issues.append(f"户门调查{v.name} 户数超过调查户数")
+    for d in s.devices:
+        if d.place_id and d.place_compound_id != cid:
+            issues.append(
+                f"设备{d.name} 关联的安装位置（{d.place_kind} #{d.place_id}）属于另一小区（#{d.place_compound_id}）"
+            )
+        if d.n_places > 1:
+            issues.append(f"设备{d.name} 关联了多个安装位置")
+    return issues
+
+
+@rule(
+    "data_quality",
+    None,
+    "",
+    "登记数据一致性",
+    "Registry data consistency",
+    "",
+    "更正登记数据：设备、单元、电梯、值班室应关联本小区的位置，面积和长度应为正数。",
+)
+def data_quality(s: Snapshot) -> Outcome:
+    issues = data_quality_issues(s)
+    if not issues and not (s.devices or s.buildings or s.entrances or s.duty_rooms or s.perimeter_segments):
+        return Status.NOT_APPLICABLE, ["无登记数据可检查"]
+    return (Status.FAIL, issues) if issues else (Status.PASS, ["登记数据未发现矛盾"])
+
+
+PACK = register(
+    RulePack(
+        name=NAME,
+        version=VERSION,
+        advisory=False,
+        rules=tuple(RULES),
+        title="营口市居民住宅小区安全管理办法（营政发〔2015〕42号）",
+    )
+)

@@ -1,0 +1,47 @@
+"""Operational facts the rules of Art 16 and Art 33(1)–(4) need, read from `Snapshot.operations`.
+
+The modules that hold this data (duty, maintenance, retention) do not exist yet. Each of them
+will register a bulk loader in `snapshot.OPERATION_LOADERS` under the key below, returning for
+every compound id a JSON-ready dict of the documented shape; the rules then judge it without
+change. Until then every selector answers None and the rules say `unknown` with the reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .snapshot import Snapshot
+
+NOT_YET = "值班/维护模块尚未建立（duty/maintenance modules not yet in place），无运行数据"
+
+
+def _section(s: Snapshot, key: str) -> dict[str, Any] | None:
+    data = s.operations.get(key)
+    return dict(data) if data else None
+
+
+def duty(s: Snapshot) -> dict[str, Any] | None:
+    """Art 16 — key "duty": {"staffed_24h": bool, "gaps": [str], "log_complete": bool,
+    "log_gaps": [str]} over the assessment window."""
+    return _section(s, "duty")
+
+
+def operation(s: Snapshot) -> dict[str, Any] | None:
+    """Art 33(1) — key "operation": {"continuous": bool, "outages": [str], "recorded": bool}."""
+    return _section(s, "operation")
+
+
+def retention(s: Snapshot) -> dict[str, Any] | None:
+    """Art 33(2) — key "retention": {"video_days": int, "vehicle_days": int}."""
+    return _section(s, "retention")
+
+
+def change_control(s: Snapshot) -> dict[str, Any] | None:
+    """Art 33(3) — key "change_control": {"unrecorded_changes": [str]}."""
+    return _section(s, "change_control")
+
+
+def maintenance(s: Snapshot) -> dict[str, Any] | None:
+    """Art 33(4) — key "maintenance": {"daily_inspection": bool, "missed_days": [str],
+    "overdue_repairs": [str]}."""
+    return _section(s, "maintenance")

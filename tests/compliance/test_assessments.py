@@ -1,0 +1,152 @@
+"""Stored assessments: bulk run with a fixed number of queries, scope, reproduction, diff, command."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from anfang.compliance.engine import Status
+from anfang.compliance.models import Assessment, CompoundAssessment, FindingRecord, StoredSnapshot
+from anfang.compliance.services import assess, diff, latest, reproduce
+from anfang.compliance.snapshot import Snapshot, build_snapshots, snapshot_hash
+from anfang.compounds.models import Compound, DutyRoom
+from anfang.core.choices import Role
+from tests import factories as f
+
+from .builders import exemplary
+
+pytestmark = pytest.mark.django_db
+
+
+def make_city(orgs, n: int, prefix: str) -> list[Compound]:
+    return [exemplary(orgs, f"{prefix}{i}").compound for i in range(n)]
+
+
+def queries_of(func) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        func()
+    return len(ctx.captured_queries)
+
+
+def test_query_count_does_not_grow_with_compounds(orgs):
+    small = make_city(orgs, 3, "小")
+    large = make_city(orgs, 12, "大")
+    n_small = queries_of(lambda: assess(None, Compound.objects.filter(pk__in=[c.pk for c in small])))
+    n_large = queries_of(lambda: assess(None, Compound.objects.filter(pk__in=[c.pk for c in large])))
+    assert n_small == n_large
+    n_snap = queries_of(lambda: build_snapshots(Compound.objects.all()))
+    assert n_snap == 13  # compounds + 11 part tables + devices
+    assert CompoundAssessment.objects.count() == 15
+
+
+def test_assessment_stores_counts_findings_and_snapshot(orgs):
+    site = exemplary(orgs)
+    a = assess(None, Compound.objects.filter(pk=site.compound.pk), scope_label="单个小区")
+    result = a.compound_results.get()
+    assert a.pack_name == "yingkou_2015" and a.pack_version == "1.0" and not a.advisory
+    assert a.finished_at >= a.started_at
+    assert a.counts == {
+        "pass": 22,
+        "fail": 0,
+        "unknown": 6,
+        "not_applicable": 1,
+        "error": 0,
+        "recommendation": 0,
+    }
+    assert result.status_counts() == a.counts
+    assert result.findings.count() == 29
+    snap = build_snapshots(Compound.objects.filter(pk=site.compound.pk))[site.compound.pk]
+    assert result.snapshot_hash == snapshot_hash(snap)
+    art9 = result.findings.get(rule_id="yingkou_2015.art9.units")
+    assert (art9.citation, art9.citation_zh, art9.status) == ("Art. 9", "第9条", "pass")
+
+
+def test_snapshots_are_deduplicated_by_hash(orgs):
+    site = exemplary(orgs)
+    qs = Compound.objects.filter(pk=site.compound.pk)
+    first, second = assess(None, qs), assess(None, qs)
+    assert StoredSnapshot.objects.count() == 1
+    assert first.compound_results.get().snapshot_id == second.compound_results.get().snapshot_id
+
+
+def test_past_report_is_reproduced_exactly_after_the_registry_changed(orgs):
+    site = exemplary(orgs)
+    a = assess(None, Compound.objects.filter(pk=site.compound.pk))
+    DutyRoom.objects.filter(compound=site.compound).update(area_m2="12.0")
+    result = a.compound_results.get()
+    stored = {r.rule_id: (r.status, r.evidence) for r in result.findings.all()}
+    again = {x.rule_id: (str(x.status), x.evidence) for x in reproduce(result)}
+    assert again == stored
+    assert stored["yingkou_2015.art15.duty_room"][0] == "pass"
+
+
+def test_snapshot_json_round_trip_keeps_hash(orgs):
+    site = exemplary(orgs)
+    snap = build_snapshots(Compound.objects.filter(pk=site.compound.pk))[site.compound.pk]
+    text = snap.canonical_json()
+    json.loads(text)  # plain JSON
+    again = Snapshot.from_json(text)
+    assert again == snap
+    assert snapshot_hash(again) == snapshot_hash(snap)
+    with pytest.raises(AttributeError):
+        snap.compound.name = "x"  # frozen
+
+
+def test_diff_reports_new_failures_and_fixed(orgs):
+    site = exemplary(orgs)
+    qs = Compound.objects.filter(pk=site.compound.pk)
+    site.compound.door_surveys.update(standard_doors=90)
+    before = assess(None, qs).compound_results.get()
+    site.compound.door_surveys.update(standard_doors=100)
+    DutyRoom.objects.filter(compound=site.compound).update(area_m2="19.9")
+    after = assess(None, qs).compound_results.get()
+    d = diff(before, after)
+    assert [x.rule_id for x in d.new_failures] == ["yingkou_2015.art15.duty_room"]
+    assert [x.rule_id for x in d.fixed] == ["yingkou_2015.art14.doors"]
+    assert d.still_failing == []
+    assert len(d.changed) == 2
+    assert latest(site.compound) == after
+
+
+def test_diff_refuses_two_compounds(orgs):
+    a = assess(None, Compound.objects.filter(pk__in=[c.pk for c in make_city(orgs, 2, "x")]))
+    one, two = a.compound_results.all()
+    with pytest.raises(ValueError):
+        diff(one, two)
+
+
+def test_assess_only_covers_compounds_the_actor_sees(world):
+    manager = f.user_with(Role.PROPERTY_MANAGER, organisation=world["company_x"])
+    a = assess(manager, Compound.objects.all())
+    assert set(a.compound_results.values_list("compound__name", flat=True)) == {"安居花园"}
+    assert a.actor == manager
+    officer = f.user_with(Role.POLICE_STATION, organisation=world["station_a"])
+    b = assess(officer, Compound.objects.all())
+    assert set(b.compound_results.values_list("compound__name", flat=True)) == {"安居花园", "老街小区"}
+    outsider = f.user_with(Role.PROPERTY_MANAGER, organisation=world["company_y"])
+    assert assess(outsider, Compound.objects.filter(pk=world["cx"].pk)).compounds_count == 0
+
+
+def test_command_runs_scopes_and_prints_summary(world):
+    out = StringIO()
+    call_command("assess", "--station", str(world["station_a"].pk), stdout=out)
+    text = out.getvalue()
+    assert "2 compounds" in text and "pack yingkou_2015 1.0" in text
+    assert "unknown=" in text
+    call_command("assess", "--all", stdout=StringIO())
+    call_command("assess", "--district", str(world["district"].pk), stdout=StringIO())
+    call_command("assess", "--compound", str(world["cy"].pk), stdout=StringIO())
+    assert list(Assessment.objects.values_list("compounds_count", flat=True)) == [1, 3, 3, 2]
+    assert FindingRecord.objects.filter(status=Status.ERROR).count() == 0
+
+
+def test_command_refuses_empty_scope_and_unknown_pack(world):
+    with pytest.raises(CommandError):
+        call_command("assess", "--compound", "999999", stdout=StringIO())
+    with pytest.raises(CommandError):
+        call_command("assess", "--all", "--pack", "nope", stdout=StringIO())
