@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from ninja import Field, Schema
-from pydantic import create_model
+from pydantic import BaseModel, create_model
 
 from anfang.core.models import ChangeRecord
 from anfang.core.schemas import ModelSchemas, filter_schema, model_schemas
@@ -29,7 +29,8 @@ PART_SCHEMAS: dict[str, ModelSchemas] = {slug: model_schemas(m, read_only=("comp
 _count_fields: dict[str, Any] = {
     rel: (int, Field(title=str(m._meta.verbose_name_plural))) for rel, m in counted_models().items()
 }
-CompoundCounts = create_model("CompoundCounts", __base__=Schema, **_count_fields)
+# A plain pydantic model: validated from a dict in Rust, without ninja's per-attribute resolver pass.
+CompoundCounts = create_model("CompoundCounts", __base__=BaseModel, **_count_fields)
 
 
 def with_list_data(qs: QuerySet) -> QuerySet:

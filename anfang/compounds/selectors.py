@@ -20,17 +20,23 @@ def part_counts(compound_ids: Iterable[int]) -> dict[int, dict[str, int]]:
     """Rows per kind for each compound, in ONE query for a page of compounds. (Annotating twelve
     count subqueries on the list query cost more to build in the ORM than to run.)"""
     ids = list(compound_ids)
-    counts = {pk: dict.fromkeys(counted_models(), 0) for pk in ids}
+    kinds = counted_models()
+    counts = {pk: dict.fromkeys(kinds, 0) for pk in ids}
     if not ids:
         return counts
-    placeholders = ", ".join(["%s"] * len(ids))
+    # PostgreSQL takes the ids as one array parameter (binding 12 × page-size scalars costs more
+    # than the counting); SQLite has no arrays and binds them cheaply.
+    if connection.vendor == "postgresql":
+        match, params = "= ANY(%s)", [ids]
+    else:
+        match, params = f"IN ({', '.join(['%s'] * len(ids))})", ids
     union = " UNION ALL ".join(
         f"SELECT '{rel}', compound_id, COUNT(*) FROM {connection.ops.quote_name(model._meta.db_table)} "
-        f"WHERE compound_id IN ({placeholders}) GROUP BY compound_id"
-        for rel, model in counted_models().items()
+        f"WHERE compound_id {match} GROUP BY compound_id"
+        for rel, model in kinds.items()
     )
     with connection.cursor() as cursor:
-        cursor.execute(union, ids * len(counted_models()))
+        cursor.execute(union, params * len(kinds))
         for rel, compound_id, n in cursor.fetchall():
             counts[compound_id][rel] = n
     return counts
