@@ -1,6 +1,7 @@
 """`python -m bench [--quick] [--profile N]`: build the synthetic city in a fresh PostgreSQL
-database `anfang_bench`, then measure the registry reads. Every figure is printed with its ratio
-to a limit measured in the same run (raw COPY, raw SQL)."""
+database `anfang_bench`, then measure the compliance assessment of the city and the registry
+reads. Every figure is printed with its ratio to a limit measured in the same run (raw COPY,
+raw SQL); `--profile` adds cProfile output (N requests per endpoint, one assessment)."""
 
 from __future__ import annotations
 
@@ -44,11 +45,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smoke run: 60 compounds, 30 requests")
     parser.add_argument("--compounds", type=int, help="override the number of compounds (default 1500)")
     parser.add_argument("--requests", type=int, help="timed requests per endpoint (default 200)")
+    parser.add_argument("--assessments", type=int, help="timed city assessments of each kind (default 5)")
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="also cProfile N requests per endpoint")
     args = parser.parse_args(argv)
     n_compounds = args.compounds or (60 if args.quick else 1500)
     n_requests = args.requests or (30 if args.quick else 200)
     warmup = 5 if args.quick else 20
+    n_assess = args.assessments or (2 if args.quick else 5)
 
     print(f"# Anfang benchmarks — {time.strftime('%Y-%m-%d %H:%M')}, {platform.node()}, {os.cpu_count()} cores")
     try:
@@ -61,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     from django.core.management import call_command
     from django.db import connection
 
-    from . import city, registry
+    from . import city, compliance, registry
     from .measure import Stopwatch
 
     with Stopwatch() as migrate:
@@ -95,6 +98,12 @@ def main(argv: list[str] | None = None) -> int:
         f"raw COPY of the same {devices:,} rows {devices / copy_s:,.0f} rows/s ({copy_s:.2f} s) "
         f"= bulk_create {insert_s / copy_s:.1f}x slower than COPY ({(insert_s + build_s) / copy_s:.1f}x with building)"
     )
+
+    print(f"\n## compliance assessment of the city ({n_assess} timed runs of each kind after 1 warm-up)")
+    report = compliance.run_bench(dsn, n_assess, profile=bool(args.profile))
+    print("\n".join(report.lines()))
+    if report.profile:
+        print("\n## profile: one city assessment, every snapshot new\n" + report.profile)
 
     print(f"\n## registry reads ({n_requests} timed requests each after {warmup} warm-up)")
     results, profiles = registry.run(dsn, n_requests, warmup, profile_requests=args.profile)

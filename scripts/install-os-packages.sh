@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The OS packages Anfang needs, from Debian: Chromium (browser tests drive it through
 # Playwright — Playwright's own browser download does not work everywhere), CJK fonts
-# (PDF reports), gettext (compilemessages). Idempotent: does nothing when all are present.
+# (PDF reports), gettext (compilemessages), the native libraries WeasyPrint loads (Pango,
+# PangoFT2, HarfBuzz subsetting for embedded fonts) and poppler-utils (pdftotext / pdffonts
+# in the PDF tests). Idempotent: does nothing when all are present.
 set -euo pipefail
 
-PACKAGES=(chromium fonts-noto-cjk gettext)
+PACKAGES=(chromium fonts-noto-cjk gettext libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -30,10 +30,12 @@ How "nothing registered" is told apart from "registered and absent" (see `Presen
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from operator import attrgetter
+from typing import Any, NamedTuple
 
 from django.utils.translation import gettext_lazy as _
 
@@ -110,13 +112,14 @@ def cite_zh(article: int | None, clause: str = "") -> str:
     return f"第{article}条" + (f"第{clause}项" if clause else "")
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
+    """A rule's verdict on one compound (a named tuple: tens of thousands per city run)."""
+
     rule_id: str
     article: int | None
     clause: str
     status: Status
-    evidence: list[str] = field(default_factory=list)
+    evidence: list[str]
     remedy: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -128,6 +131,16 @@ class Finding:
             "status": str(self.status),
             "evidence": list(self.evidence),
             "remedy": self.remedy,
+        }
+
+    def stored(self) -> dict[str, Any]:
+        """The form kept in `CompoundAssessment.findings` (the remedy comes from the pack)."""
+        return {
+            "rule_id": self.rule_id,
+            "article": self.article,
+            "clause": self.clause,
+            "status": str(self.status),
+            "evidence": self.evidence,
         }
 
 
@@ -150,13 +163,13 @@ def evaluate(rule: Rule, snapshot: Snapshot) -> Finding:
     """One rule on one snapshot; never raises."""
     try:
         status, evidence = rule.func(snapshot)
-        status = Status(status)
-        evidence = [str(e) for e in evidence]
+        status = status if type(status) is Status else Status(status)
+        evidence = list(map(str, evidence))
     except Exception as exc:  # a broken rule must not stop the run (issue 4)
         return Finding(rule.id, rule.article, rule.clause, Status.ERROR, [f"{type(exc).__name__}: {exc}"], rule.remedy)
-    if status in (Status.UNKNOWN, Status.FAIL) and not evidence:
+    if not evidence and status in (Status.UNKNOWN, Status.FAIL):
         return Finding(rule.id, rule.article, rule.clause, Status.ERROR, [f"规则未给出{status}的依据"], rule.remedy)
-    if rule.level == Level.ENCOURAGED and status == Status.FAIL:
+    if status == Status.FAIL and rule.level == Level.ENCOURAGED:
         status = Status.RECOMMENDATION
     return Finding(rule.id, rule.article, rule.clause, status, evidence, rule.remedy)
 
@@ -166,9 +179,10 @@ def run(pack: RulePack, snapshot: Snapshot) -> list[Finding]:
 
 
 def counts(findings: Iterable[Finding | Any]) -> dict[str, int]:
-    result = {str(s): 0 for s in Status}
-    for f in findings:
-        result[str(f.status)] += 1
+    """Findings per status, every status present (0 when none)."""
+    result = dict.fromkeys(map(str, Status), 0)
+    for status, n in Counter(map(attrgetter("status"), findings)).items():
+        result[str(status)] += n
     return result
 
 

@@ -3,7 +3,7 @@ installed where, what is a place called. See `engine` for the unknown/absent pol
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -49,15 +49,9 @@ def is_anpr(d: Row) -> bool:
     return is_camera(d) and (bool(d.anpr) or d.device_type == "anpr_camera")
 
 
-def devices_at(s: Snapshot, kind: str, pred: Callable[[Row], bool]) -> dict[int, list[Row]]:
-    """Installed devices matching `pred`, by id of the place of `kind` in THIS compound they cover."""
-    found: dict[int, list[Row]] = {}
-    for (place_kind, place_id), devices in s.installed_at.items():
-        if place_kind == kind:
-            matching = [d for d in devices if pred(d)]
-            if matching:
-                found[place_id] = matching
-    return found
+def devices_at(s: Snapshot, kind: str, pred: Callable[[Row], bool]) -> set[int]:
+    """Ids of the places of `kind` in THIS compound covered by an installed device matching `pred`."""
+    return {place_id for place_id, devices in s.installed_at.get(kind, {}).items() if any(map(pred, devices))}
 
 
 def label(kind: str, row: Row) -> str:
@@ -69,9 +63,9 @@ def label(kind: str, row: Row) -> str:
     return row.name
 
 
-def need_list(s: Snapshot, rows: Iterable[Row], what: str, *, required: bool) -> Outcome | None:
+def need_list(s: Snapshot, rows: Sequence[Row], what: str, *, required: bool) -> Outcome | None:
     """The verdict when a list is empty (None when it is not); see engine's docstring."""
-    if list(rows):
+    if rows:
         return None
     if not site_surveyed(s):
         return Status.UNKNOWN, [f"未登记{what}", NO_SITE]
@@ -82,7 +76,8 @@ def need_list(s: Snapshot, rows: Iterable[Row], what: str, *, required: bool) ->
 
 def combine(results: Iterable[tuple[str, str]], passed: str) -> Outcome:
     """Per-place results ("fail"/"unknown"/"pass", message) to one outcome: any fail fails,
-    else any unknown is unknown, else pass. Evidence lists every failing and unknown place."""
+    else any unknown is unknown, else pass. Evidence lists every failing and unknown place;
+    the message of a pass is not used (callers may leave it empty)."""
     fails, unknowns, passes = [], [], 0
     for status, message in results:
         if status == Status.FAIL:
@@ -91,6 +86,11 @@ def combine(results: Iterable[tuple[str, str]], passed: str) -> Outcome:
             unknowns.append(message)
         else:
             passes += 1
+    return verdict(fails, unknowns, passes, passed)
+
+
+def verdict(fails: list[str], unknowns: list[str], passes: int, passed: str) -> Outcome:
+    """`combine` from the failing and unknown messages and the number of passes."""
     if not (fails or unknowns or passes):  # callers check for empty lists first; never pass on nothing
         return Status.UNKNOWN, ["没有可检查的登记记录"]
     if fails:
@@ -113,14 +113,14 @@ def coverage(
     if not devices_surveyed(s):
         return Status.UNKNOWN, [NO_DEVICES]
     covered = devices_at(s, kind, pred)
-    return combine(
-        (((Status.PASS if p.id in covered else Status.FAIL), f"{label(kind, p)} {missing}") for p in places), passed
-    )
+    places = list(places)
+    fails = [f"{label(kind, p)} {missing}" for p in places if p.id not in covered]
+    return verdict(fails, [], len(places) - len(fails), passed)
 
 
-def subsystem_present(s: Snapshot, subsystem: str, types: Iterable[str] | None = None) -> list[Row]:
+def subsystem_present(s: Snapshot, subsystem: str, types: Iterable[str] | None = None) -> Sequence[Row]:
     devices = s.installed_by_subsystem.get(subsystem, [])
     if types is None:
-        return list(devices)
+        return devices
     wanted = set(types)
     return [d for d in devices if d.device_type in wanted]

@@ -1,26 +1,29 @@
 """Running and storing assessments, diffing and reproducing them.
 
 `assess` judges any number of compounds with a fixed number of queries: the snapshots come
-from `build_snapshots` (one query per table), known snapshot hashes are looked up once, and
-snapshots, compound results and findings are inserted with one statement each (`bulk.py`)."""
+from `build_snapshots` (one query per table), known snapshot hashes are looked up once, new
+snapshots and the compound results (each carrying its findings) are written with one COPY each
+(`bulk.py`); the snapshots are written while the rules run."""
 
 from __future__ import annotations
 
 import gc
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from anfang.compounds.models import Compound
 
-from .bulk import insert_rows
+from .bulk import in_background, insert_rows, lock_writes
 from .engine import Finding, RulePack, Status, counts, get_pack, run
-from .models import Assessment, CompoundAssessment, FindingRecord, StoredSnapshot
+from .models import Assessment, CompoundAssessment, StoredFinding, StoredSnapshot
 from .snapshot import Snapshot, build_snapshots, snapshot_hash
 
 
@@ -31,8 +34,8 @@ def scoped(actor: Any, compounds: QuerySet[Compound]) -> QuerySet[Compound]:
 
 @contextmanager
 def _no_gc() -> Iterator[None]:
-    """Hundreds of thousands of short-lived tuples: the cyclic collector would run again and again
-    for nothing (none of them forms a cycle)."""
+    """Hundreds of thousands of tuples, dicts and lists that live until the run ends: the cyclic
+    collector would run again and again for nothing (none of them forms a cycle)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -50,65 +53,51 @@ def assess(
     started = timezone.now()
     with _no_gc():
         snapshots = build_snapshots(scoped(actor, compounds))
-        canonical = {cid: snap.canonical_json() for cid, snap in snapshots.items()}
-        hashes = {cid: snapshot_hash(text) for cid, text in canonical.items()}
-        results = {cid: run(pack, snap) for cid, snap in snapshots.items()}
-    _store_snapshots(canonical, hashes)
-    total = counts(f for findings in results.values() for f in findings)
-    finished = timezone.now()
-    assessment = Assessment.objects.create(
-        scope_label=scope_label or f"{len(snapshots)}个小区",
-        pack_name=pack.name,
-        pack_version=pack.version,
-        advisory=pack.advisory,
-        started_at=started,
-        finished_at=finished,
-        actor=actor if getattr(actor, "pk", None) else None,
-        compounds_count=len(snapshots),
-        counts=total,
-    )
-    insert_rows(
-        CompoundAssessment,
-        [
-            {
-                "assessment_id": assessment.pk,
-                "compound_id": cid,
-                "snapshot_id": hashes[cid],
-                "assessed_at": finished,
-                **{f"n_{status}": n for status, n in counts(results[cid]).items()},
-            }
-            for cid in snapshots
-        ],
-    )
-    result_ids = dict(CompoundAssessment.objects.filter(assessment=assessment).values_list("compound_id", "id"))
-    insert_rows(
-        FindingRecord,
-        [
-            {
-                "compound_assessment_id": result_ids[cid],
-                "rule_id": f.rule_id,
-                "article": f.article,
-                "clause": f.clause,
-                "status": str(f.status),
-                "evidence": list(f.evidence),
-                "remedy": f.remedy if f.status != Status.PASS else "",
-            }
-            for cid, findings in results.items()
-            for f in findings
-        ],
-    )
+        canonical = {cid: snap.canonical_bytes() for cid, snap in snapshots.items()}
+        hashes = {cid: snapshot_hash(data) for cid, data in canonical.items()}
+        new = _new_snapshots(canonical, hashes)
+        with in_background(lambda db: _store_snapshots(new, db)):  # the rules need no database
+            results = {cid: run(pack, snap) for cid, snap in snapshots.items()}
+            per_compound = {cid: counts(findings) for cid, findings in results.items()}
+        finished = timezone.now()
+        assessment = Assessment.objects.create(
+            scope_label=scope_label or f"{len(snapshots)}个小区",
+            pack_name=pack.name,
+            pack_version=pack.version,
+            advisory=pack.advisory,
+            started_at=started,
+            finished_at=finished,
+            actor=actor if getattr(actor, "pk", None) else None,
+            compounds_count=len(snapshots),
+            counts={str(s): sum(c[str(s)] for c in per_compound.values()) for s in Status},
+        )
+        insert_rows(
+            CompoundAssessment,
+            [
+                {
+                    "assessment_id": assessment.pk,
+                    "compound_id": cid,
+                    "snapshot_id": hashes[cid],
+                    "assessed_at": finished,
+                    **{f"n_{status}": n for status, n in per_compound[cid].items()},
+                    "findings": [f.stored() for f in results[cid]],
+                }
+                for cid in snapshots
+            ],
+        )
     return assessment
 
 
-def _store_snapshots(canonical: dict[int, str], hashes: dict[int, str]) -> None:
+def _new_snapshots(canonical: dict[int, bytes], hashes: dict[int, str]) -> dict[str, bytes]:
+    """The snapshots not stored yet, by hash (the same content is stored once)."""
+    lock_writes(StoredSnapshot)  # a concurrent run may store the same snapshot between look-up and insert
     known = set(StoredSnapshot.objects.filter(hash__in=set(hashes.values())).values_list("hash", flat=True))
+    return {h: canonical[cid] for cid, h in hashes.items() if h not in known}
+
+
+def _store_snapshots(new: dict[str, bytes], db: BaseDatabaseWrapper) -> None:
     now = timezone.now()
-    new = {h: canonical[cid] for cid, h in hashes.items() if h not in known}
-    insert_rows(
-        StoredSnapshot,
-        [{"hash": h, "data": StoredSnapshot.pack(text), "created_at": now} for h, text in new.items()],
-        ignore_conflicts=True,
-    )
+    insert_rows(StoredSnapshot, [{"hash": h, "data": data.decode(), "created_at": now} for h, data in new.items()], db)
 
 
 def stored_snapshot(result: CompoundAssessment) -> Snapshot:
@@ -122,10 +111,10 @@ def reproduce(result: CompoundAssessment) -> list[Finding]:
 
 @dataclass
 class Diff:
-    new_failures: list[FindingRecord] = field(default_factory=list)
-    fixed: list[FindingRecord] = field(default_factory=list)
-    still_failing: list[FindingRecord] = field(default_factory=list)
-    changed: list[tuple[FindingRecord | None, FindingRecord | None]] = field(default_factory=list)
+    new_failures: list[StoredFinding] = field(default_factory=list)
+    fixed: list[StoredFinding] = field(default_factory=list)
+    still_failing: list[StoredFinding] = field(default_factory=list)
+    changed: list[tuple[StoredFinding | None, StoredFinding | None]] = field(default_factory=list)
 
 
 def diff(old: CompoundAssessment, new: CompoundAssessment) -> Diff:
@@ -133,22 +122,35 @@ def diff(old: CompoundAssessment, new: CompoundAssessment) -> Diff:
     that are gone (the rule now passes or no longer applies), and any other status change."""
     if old.compound_id != new.compound_id:
         raise ValueError("diff needs two assessments of the same compound")
-    before = {f.rule_id: f for f in old.findings.all()}
-    after = {f.rule_id: f for f in new.findings.all()}
+    before = {f.rule_id: f for f in old.finding_records}
+    after = {f.rule_id: f for f in new.finding_records}
     result = Diff()
     for rule_id in sorted(before.keys() | after.keys()):
         a, b = before.get(rule_id), after.get(rule_id)
         was_fail = a is not None and a.status == Status.FAIL
-        is_fail = b is not None and b.status == Status.FAIL
-        if is_fail and not was_fail:
-            result.new_failures.append(b)
-        elif was_fail and is_fail:
-            result.still_failing.append(b)
+        if b is not None and b.status == Status.FAIL:
+            (result.still_failing if was_fail else result.new_failures).append(b)
         elif was_fail and b is not None and b.status in (Status.PASS, Status.NOT_APPLICABLE):
             result.fixed.append(b)
         if (a.status if a else None) != (b.status if b else None):
             result.changed.append((a, b))
     return result
+
+
+def tally(
+    results: QuerySet[CompoundAssessment], by: str | None = None
+) -> dict[Any, Counter[tuple[int | None, str, str]]]:
+    """Findings counted by (article, clause, status), per value of the field `by` (e.g.
+    "compound__police_station_id") or all together under the key None: the compliance rate
+    per article, per station or city-wide."""
+    groups: dict[Any, Counter[tuple[int | None, str, str]]] = {}
+    rows = (
+        results.values_list(by, "findings") if by else ((None, f) for f in results.values_list("findings", flat=True))
+    )
+    for key, findings in rows:
+        counter = groups.setdefault(key, Counter())
+        counter.update((f["article"], f["clause"], f["status"]) for f in findings)
+    return groups
 
 
 def latest(compound: Compound | int, pack_name: str | None = None) -> CompoundAssessment | None:

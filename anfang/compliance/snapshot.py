@@ -4,10 +4,10 @@ Rules never touch the database: they judge a `Snapshot`. `build_snapshots` loads
 compounds with one query per table (filtered by compound id, `values_list` tuples, no model
 instances), so assessing the whole city costs the same number of queries as one compound.
 
-Each table's rows are named tuples (immutable, attribute access at C speed, encoded by the
-C JSON encoder as arrays). The canonical JSON is columnar — field names once per table, then
-rows as arrays — with sorted keys and no whitespace; its sha256 is the snapshot hash, and a
-stored snapshot is read back into an equal `Snapshot`, so a past report can be reproduced.
+Each table's rows are named tuples (immutable, attribute access at C speed, encoded as
+arrays). The canonical JSON is columnar — field names once per table, then rows as arrays —
+with sorted keys and no whitespace; its sha256 is the snapshot hash, and a stored snapshot is
+read back into an equal `Snapshot`, so a past report can be reproduced.
 Values are JSON-native: decimals as strings (exact: "19.9"), dates as ISO text.
 """
 
@@ -17,15 +17,18 @@ import datetime as dt
 import hashlib
 import json
 from collections import defaultdict, namedtuple
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cached_property
+from functools import cached_property, partial
+from itertools import groupby
+from operator import itemgetter
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol, cast
 
-from django.db import models
-from django.db.models import Case, CharField, F, IntegerField, QuerySet, Value, When
+import orjson
+from django.db import connections, models
+from django.db.models import Case, CharField, ExpressionWrapper, F, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 
 FORMAT = 1
@@ -48,37 +51,34 @@ DEVICE_PLACES = (
 )
 
 
-def _device_annotations() -> dict[str, Any]:
-    """The device's place (kind, id, the place's compound) worked out in SQL; `n_places` > 1
-    only for inconsistent data, which the data-quality rule reports."""
-    linked = {p: When(**{f"{p}__isnull": False}, then=Value(p)) for p in DEVICE_PLACES}
-    n_places: Any = Value(0)
-    for p in DEVICE_PLACES:
-        n_places = n_places + Case(When(**{f"{p}__isnull": False}, then=Value(1)), default=Value(0))
-    return {
-        "place_kind": Case(*linked.values(), default=Value(None), output_field=CharField()),
-        "place_id": Coalesce(*(F(f"{p}_id") for p in DEVICE_PLACES)),
-        "place_compound_id": Coalesce(*(F(f"{p}__compound_id") for p in DEVICE_PLACES)),
-        "n_places": models.ExpressionWrapper(n_places, output_field=IntegerField()),
-    }
+class RowType(Protocol):
+    """A snapshot table's row class (a named tuple)."""
+
+    _fields: tuple[str, ...]
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    def _make(self, iterable: Iterable[Any]) -> Any: ...
 
 
 @dataclass(frozen=True)
 class Table:
-    """One snapshot table: the model, its plain columns and its joined/computed columns."""
+    """One snapshot table: the model, its plain columns, its joined columns and the columns
+    `build_snapshots` works out in Python (`computed`)."""
 
     name: str
     model: str
     columns: tuple[str, ...]
-    joined: Mapping[str, str | Callable[[], Any]] = field(default_factory=dict)
+    joined: Mapping[str, str] = field(default_factory=dict)
+    computed: tuple[str, ...] = ()
 
     @cached_property
     def fields(self) -> tuple[str, ...]:
-        return (*self.columns, *self.joined)
+        return (*self.columns, *self.joined, *self.computed)
 
     @cached_property
-    def row(self) -> type:
-        return namedtuple(f"{self.name.title().replace('_', '')}Row", self.fields)
+    def row(self) -> RowType:
+        return cast(RowType, namedtuple(f"{self.name.title().replace('_', '')}Row", self.fields))
 
     def make(self, **values: Any) -> Any:
         """A row with every unnamed field None (for tests and hand-built snapshots)."""
@@ -163,7 +163,7 @@ TABLES: dict[str, Table] = {
                 "anpr",
                 "police_linked",
             ),
-            {name: (lambda name=name: _device_annotations()[name]) for name in _device_annotations()},
+            computed=("place_kind", "place_id", "place_compound_id", "n_places"),
         ),
     )
 }
@@ -234,13 +234,13 @@ class Snapshot:
         return dict(index)
 
     @cached_property
-    def installed_at(self) -> dict[tuple[str, int], list[Any]]:
-        """Installed devices by (place kind, place id), places of THIS compound only (a link into
-        another compound covers nothing here; the data-quality rule reports it)."""
-        index: dict[tuple[str, int], list[Any]] = defaultdict(list)
+    def installed_at(self) -> dict[str, dict[int, list[Any]]]:
+        """Installed devices by place kind, then place id; places of THIS compound only (a link
+        into another compound covers nothing here; the data-quality rule reports it)."""
+        index: dict[str, dict[int, list[Any]]] = defaultdict(dict)
         for d in self.installed:
             if d.place_kind and d.place_compound_id == self.compound.id:
-                index[(d.place_kind, d.place_id)].append(d)
+                index[d.place_kind].setdefault(d.place_id, []).append(d)
         return dict(index)
 
     def to_dict(self) -> dict[str, Any]:
@@ -250,11 +250,17 @@ class Snapshot:
             "operations": _json_ready(dict(self.operations)),
         }
         for name, table in TABLES.items():
-            data[name] = {"fields": list(table.fields), "rows": getattr(self, name)}
+            data[name] = {"fields": list(table.fields), "rows": list(map(tuple, getattr(self, name)))}
         return data
 
+    def canonical_bytes(self) -> bytes:
+        """Sorted keys, no whitespace, UTF-8: byte for byte what `json.dumps(sort_keys=True,
+        ensure_ascii=False, separators=(",", ":"))` writes (so hashes stay as they were), several
+        times faster (orjson)."""
+        return orjson.dumps(self.to_dict(), option=orjson.OPT_SORT_KEYS)
+
     def canonical_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return self.canonical_bytes().decode()
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Snapshot:
@@ -264,8 +270,8 @@ class Snapshot:
         return cls(compound=row, operations=MappingProxyType(dict(data.get("operations") or {})), **tables)
 
     @classmethod
-    def from_json(cls, text: str) -> Snapshot:
-        return cls.from_dict(json.loads(text))
+    def from_json(cls, text: str | bytes) -> Snapshot:
+        return cls.from_dict(orjson.loads(text))
 
 
 def _json_ready(value: Any) -> Any:
@@ -284,10 +290,11 @@ def _read_rows(table: Table, stored: Mapping[str, Any] | None) -> tuple:
     )
 
 
-def snapshot_hash(snapshot: Snapshot | str) -> str:
+def snapshot_hash(snapshot: Snapshot | str | bytes) -> str:
     """sha256 of the canonical JSON (sorted keys, no whitespace, UTF-8)."""
-    text = snapshot if isinstance(snapshot, str) else snapshot.canonical_json()
-    return hashlib.sha256(text.encode()).hexdigest()
+    if isinstance(snapshot, Snapshot):
+        snapshot = snapshot.canonical_bytes()
+    return hashlib.sha256(snapshot.encode() if isinstance(snapshot, str) else snapshot).hexdigest()
 
 
 def _converter(value: Any) -> Any:
@@ -300,48 +307,121 @@ def _converter(value: Any) -> Any:
     return value
 
 
-def _fetch(table: Table, qs: QuerySet) -> list:
-    """Rows as named tuples; only decimal and date columns are converted."""
+def _tuples(rows: QuerySet) -> list[tuple]:
+    """A values_list queryset's rows in one fetch, not in chunks of 100. On PostgreSQL straight
+    from the cursor: psycopg already returns the Python types (int, str, bool, Decimal, date,
+    aware datetime) and Django would only add `int()` over integer expressions; elsewhere through
+    the compiler, whose converters matter (SQLite's booleans, decimals and dates)."""
+    compiler = rows.query.get_compiler(rows.db)
+    if connections[rows.db].vendor == "postgresql":
+        with connections[rows.db].cursor() as cursor:
+            cursor.execute(*compiler.as_sql())
+            return cursor.fetchall()
+    return list(compiler.results_iter(tuple_expected=True, chunk_size=FETCH_CHUNK))
+
+
+def _fetch(table: Table, qs: QuerySet, expressions: Mapping[str, Any] | None = None) -> list[tuple]:
+    """The table's columns, joined columns and `expressions` as plain tuples ordered by id; only
+    decimal and date columns are converted."""
     from django.apps import apps
 
     model = apps.get_model(table.model)
-    annotations = {k: (v() if callable(v) else F(v)) for k, v in table.joined.items()}
-    rows = qs.annotate(**annotations).order_by("id").values_list(*table.fields)
+    rows = qs.annotate(**{k: F(v) for k, v in table.joined.items()}, **(expressions or {})).order_by("id")
+    result = _tuples(rows.values_list(*table.columns, *table.joined, *(expressions or {})))
     convert = [
         i
         for i, name in enumerate(table.columns)
         if isinstance(model._meta.get_field(name), models.DecimalField | models.DateField)
     ]
-    make = table.row._make
     if not convert:
-        return [make(r) for r in rows]
-    result = []
-    for r in rows:
+        return result
+    for n, r in enumerate(result):
         values = list(r)
         for i in convert:
             values[i] = _converter(values[i])
-        result.append(make(values))
+        result[n] = tuple(values)
     return result
+
+
+FETCH_CHUNK = 100_000
+# Device place kind -> the snapshot table holding those places.
+PLACE_TABLES = {kind: f"{kind}s" for kind in DEVICE_PLACES}
+
+
+def _device_place() -> dict[str, Any]:
+    """A device's place from its own columns (no join): the first linked place in DEVICE_PLACES
+    order, and how many places it links (> 1 only for inconsistent data, which the data-quality
+    rule reports)."""
+    linked = {p: Q(**{f"{p}_id__isnull": False}) for p in DEVICE_PLACES}
+    n_places = sum((Case(When(q, then=Value(1)), default=Value(0)) for q in linked.values()), Value(0))
+    return {
+        "place_kind": Case(*(When(q, then=Value(p)) for p, q in linked.items()), output_field=CharField()),
+        "place_id": Coalesce(*(F(f"{p}_id") for p in DEVICE_PLACES)),
+        "n_places": ExpressionWrapper(n_places, output_field=IntegerField()),
+    }
+
+
+def _with_place_compound(rows: list[tuple], place_compound: dict[str, dict[int, int]]) -> list[tuple]:
+    """Device rows ending (place_kind, place_id, n_places) get the place's compound inserted before
+    `n_places`, from the places already loaded; a place in a compound outside the loaded set is
+    looked up (one query, only when the registry holds such a link)."""
+    missing = {(r[-3], r[-2]) for r in rows if r[-3] is not None and r[-2] not in place_compound[r[-3]]}
+    if missing:
+        for kind, pid, compound_id in _place_compounds(missing):
+            place_compound[kind][pid] = compound_id
+    return [(*r[:-1], place_compound[r[-3]][r[-2]] if r[-3] else None, r[-1]) for r in rows]
+
+
+def _place_compounds(places: set[tuple[str, int]]) -> list[tuple[str, int, int]]:
+    """(kind, id, compound id) of the given places, in one UNION query."""
+    from django.apps import apps
+
+    by_kind: dict[str, list[int]] = defaultdict(list)
+    for kind, pid in places:
+        by_kind[kind].append(pid)
+    queries = [
+        apps.get_model(TABLES[PLACE_TABLES[kind]].model)
+        ._default_manager.filter(id__in=ids)
+        .order_by()
+        .values_list(Value(kind, output_field=CharField()), "id", "compound_id")
+        for kind, ids in by_kind.items()
+    ]
+    return list(queries[0].union(*queries[1:], all=True))
+
+
+def _by_compound(table: Table, rows: list[tuple]) -> dict[int, tuple]:
+    """Rows (ordered by id) as named tuples grouped by compound, still ordered by id."""
+    at = table.fields.index("compound_id")
+    rows.sort(key=itemgetter(at))  # stable; nearly sorted already, as ids follow compounds
+    make = partial(tuple.__new__, cast("type[tuple[Any, ...]]", table.row))  # namedtuple._make without its frame
+    return {cid: tuple(map(make, group)) for cid, group in groupby(rows, itemgetter(at))}
 
 
 def build_snapshots(compounds: QuerySet) -> dict[int, Snapshot]:
     """Snapshots of every compound in the queryset: 1 + 12 table queries (+ one per registered
-    operation loader), whatever the number of compounds."""
+    operation loader, + one if a device is linked to a place of a compound outside the set),
+    whatever the number of compounds."""
     from django.apps import apps
 
-    compound_rows = _fetch(COMPOUND, compounds)
+    compound_rows = [COMPOUND.row._make(r) for r in _fetch(COMPOUND, compounds)]
     ids = [r.id for r in compound_rows]
     if not ids:
         return {}
     # A subquery, not 1,500 bound ids: the database does the semi-join, the driver parses less.
     selected = compounds.order_by().values("pk")
-    grouped: dict[str, dict[int, list]] = {}
-    for name, table in TABLES.items():
-        model = apps.get_model(table.model)
-        by_compound: dict[int, list] = defaultdict(list)
-        for row in _fetch(table, model._default_manager.filter(compound_id__in=selected)):
-            by_compound[row.compound_id].append(row)
-        grouped[name] = by_compound
+    grouped: dict[str, dict[int, tuple]] = {}
+    place_compound: dict[str, dict[int, int]] = {}  # place kind -> place id -> its compound
+    kinds = {table: kind for kind, table in PLACE_TABLES.items()}
+    for name, table in TABLES.items():  # devices last: their places are known by then
+        qs = apps.get_model(table.model)._default_manager.filter(compound_id__in=selected)
+        if name == "devices":
+            rows = _with_place_compound(_fetch(table, qs, _device_place()), place_compound)
+        else:
+            rows = _fetch(table, qs)
+        if name in kinds:
+            at = table.fields.index("compound_id")
+            place_compound[kinds[name]] = {r[0]: r[at] for r in rows}
+        grouped[name] = _by_compound(table, rows)
     operations = {name: loader(ids) for name, loader in OPERATION_LOADERS.items()}
     return {
         row.id: Snapshot(
@@ -349,7 +429,7 @@ def build_snapshots(compounds: QuerySet) -> dict[int, Snapshot]:
             operations=MappingProxyType(
                 {name: _json_ready(data[row.id]) for name, data in operations.items() if row.id in data}
             ),
-            **{name: tuple(by_compound.get(row.id, ())) for name, by_compound in grouped.items()},
+            **{name: by_compound.get(row.id, ()) for name, by_compound in grouped.items()},
         )
         for row in compound_rows
     }

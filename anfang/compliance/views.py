@@ -19,7 +19,7 @@ from anfang.compounds.models import Compound
 
 from . import services
 from .engine import STATUS_LABELS, Rule, Status, cite, cite_zh, get_pack, worst
-from .models import CompoundAssessment, FindingRecord
+from .models import CompoundAssessment, StoredFinding
 
 
 def visible_compound(request: HttpRequest, pk: int) -> Compound:
@@ -28,7 +28,7 @@ def visible_compound(request: HttpRequest, pk: int) -> Compound:
 
 @dataclass
 class ReportRow:
-    finding: FindingRecord
+    finding: StoredFinding
     rule: Rule | None
 
     @property
@@ -43,7 +43,7 @@ class ReportRow:
 
     @property
     def remedy(self) -> str:
-        return self.finding.remedy if self.finding.status != Status.PASS else ""
+        return self.finding.remedy
 
 
 @dataclass
@@ -80,7 +80,7 @@ def article_blocks(result: CompoundAssessment) -> list[ArticleBlock]:
     except KeyError:
         pack = None
     blocks: dict[tuple[int | None, str], ArticleBlock] = {}
-    for finding in result.findings.all():
+    for finding in result.finding_records:
         key = (finding.article, finding.clause if finding.article == 33 else "")
         block = blocks.setdefault(key, ArticleBlock(*key))
         block.rows.append(ReportRow(finding, pack.rule(finding.rule_id) if pack else None))
@@ -109,7 +109,7 @@ def report_json(compound: Compound, result: CompoundAssessment | None) -> dict[s
                 "evidence": f.evidence,
                 "remedy": f.remedy,
             }
-            for f in result.findings.all()
+            for f in result.finding_records
         ],
     }
     return data

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.db import connection, models
 
@@ -26,10 +27,11 @@ def part_counts(compound_ids: Iterable[int]) -> dict[int, dict[str, int]]:
         return counts
     # PostgreSQL takes the ids as one array parameter (binding 12 × page-size scalars costs more
     # than the counting); SQLite has no arrays and binds them cheaply.
+    params: list[Any]
     if connection.vendor == "postgresql":
         match, params = "= ANY(%s)", [ids]
     else:
-        match, params = f"IN ({', '.join(['%s'] * len(ids))})", ids
+        match, params = f"IN ({', '.join(['%s'] * len(ids))})", list(ids)
     union = " UNION ALL ".join(
         f"SELECT '{rel}', compound_id, COUNT(*) FROM {connection.ops.quote_name(model._meta.db_table)} "
         f"WHERE compound_id {match} GROUP BY compound_id"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from io import StringIO
 
 import pytest
@@ -10,9 +11,9 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from anfang.compliance.engine import Status
-from anfang.compliance.models import Assessment, CompoundAssessment, FindingRecord, StoredSnapshot
-from anfang.compliance.services import assess, diff, latest, reproduce
+from anfang.compliance import services
+from anfang.compliance.models import Assessment, CompoundAssessment, StoredSnapshot
+from anfang.compliance.services import assess, diff, latest, reproduce, tally
 from anfang.compliance.snapshot import Snapshot, build_snapshots, snapshot_hash
 from anfang.compounds.models import Compound, DutyRoom
 from anfang.core.choices import Role
@@ -59,10 +60,10 @@ def test_assessment_stores_counts_findings_and_snapshot(orgs):
         "recommendation": 0,
     }
     assert result.status_counts() == a.counts
-    assert result.findings.count() == 29
+    assert len(result.findings) == len(result.finding_records) == 29
     snap = build_snapshots(Compound.objects.filter(pk=site.compound.pk))[site.compound.pk]
     assert result.snapshot_hash == snapshot_hash(snap)
-    art9 = result.findings.get(rule_id="yingkou_2015.art9.units")
+    art9 = result.finding("yingkou_2015.art9.units")
     assert (art9.citation, art9.citation_zh, art9.status) == ("Art. 9", "第9条", "pass")
 
 
@@ -79,7 +80,7 @@ def test_past_report_is_reproduced_exactly_after_the_registry_changed(orgs):
     a = assess(None, Compound.objects.filter(pk=site.compound.pk))
     DutyRoom.objects.filter(compound=site.compound).update(area_m2="12.0")
     result = a.compound_results.get()
-    stored = {r.rule_id: (r.status, r.evidence) for r in result.findings.all()}
+    stored = {r.rule_id: (r.status, r.evidence) for r in result.finding_records}
     again = {x.rule_id: (str(x.status), x.evidence) for x in reproduce(result)}
     assert again == stored
     assert stored["yingkou_2015.art15.duty_room"][0] == "pass"
@@ -142,7 +143,7 @@ def test_command_runs_scopes_and_prints_summary(world):
     call_command("assess", "--district", str(world["district"].pk), stdout=StringIO())
     call_command("assess", "--compound", str(world["cy"].pk), stdout=StringIO())
     assert list(Assessment.objects.values_list("compounds_count", flat=True)) == [1, 3, 3, 2]
-    assert FindingRecord.objects.filter(status=Status.ERROR).count() == 0
+    assert not CompoundAssessment.objects.filter(n_error__gt=0).exists()
 
 
 def test_command_refuses_empty_scope_and_unknown_pack(world):
@@ -150,3 +151,75 @@ def test_command_refuses_empty_scope_and_unknown_pack(world):
         call_command("assess", "--compound", "999999", stdout=StringIO())
     with pytest.raises(CommandError):
         call_command("assess", "--all", "--pack", "nope", stdout=StringIO())
+
+
+def test_snapshot_is_the_same_alone_or_among_others(orgs):
+    """A device linked to a place of another compound: its place's compound is found whether
+    that compound is in the same build (already loaded) or not (looked up) — same snapshot."""
+    site = exemplary(orgs)
+    other = exemplary(orgs, "邻居小区")
+    cam = site.compound.devices.get(name="北门摄像机")
+    type(cam).objects.filter(pk=cam.pk).update(entrance=other.places["south"])
+    pks = [site.compound.pk, other.compound.pk]
+    alone = build_snapshots(Compound.objects.filter(pk=site.compound.pk))[site.compound.pk]
+    together = build_snapshots(Compound.objects.filter(pk__in=pks))[site.compound.pk]
+    assert snapshot_hash(alone) == snapshot_hash(together)
+    linked = next(d for d in alone.devices if d.name == "北门摄像机")
+    assert (linked.place_kind, linked.place_id, linked.place_compound_id, linked.n_places) == (
+        "entrance",
+        other.places["south"].pk,
+        other.compound.pk,
+        1,
+    )
+
+
+def test_stored_findings_read_back_with_the_remedy_of_the_pack(orgs):
+    site = exemplary(orgs)
+    DutyRoom.objects.filter(compound=site.compound).update(area_m2="19.9")
+    result = assess(None, Compound.objects.filter(pk=site.compound.pk)).compound_results.get()
+    stored = result.findings[[f["rule_id"] for f in result.findings].index("yingkou_2015.art15.duty_room")]
+    assert stored == {
+        "rule_id": "yingkou_2015.art15.duty_room",
+        "article": 15,
+        "clause": "",
+        "status": "fail",
+        "evidence": ["南门值班室 面积19.9㎡，不足20㎡"],
+    }
+    duty = result.finding("yingkou_2015.art15.duty_room")
+    assert duty.remedy.startswith("在主出入口设立不少于20平方米的治安值班室")
+    assert (duty.citation, duty.citation_zh) == ("Art. 15", "第15条")
+    assert result.finding("yingkou_2015.art9.units").remedy == ""  # a pass needs no remedy
+    assert result.finding("no.such.rule") is None
+    Assessment.objects.filter(pk=result.assessment_id).update(pack_version="0.0-gone")
+    gone = CompoundAssessment.objects.get(pk=result.pk)
+    assert gone.finding("yingkou_2015.art15.duty_room").remedy == ""  # pack no longer shipped: still reads
+    assert gone.finding("yingkou_2015.art15.duty_room").evidence == duty.evidence
+
+
+def test_tally_counts_findings_per_article_and_per_station(world):
+    a = assess(None, Compound.objects.all())
+    overall = tally(a.compound_results.all())[None]
+    assert sum(overall.values()) == sum(a.counts.values()) == 3 * 29
+    assert sum(n for (_, _, status), n in overall.items() if status == "fail") == a.counts["fail"]
+    assert overall[(33, "2", "unknown")] == 3  # Art 33(2) has no data yet in any compound
+    by_station = tally(a.compound_results.all(), by="compound__police_station_id")
+    assert set(by_station) == {world["station_a"].pk, world["station_b"].pk}
+    assert sum(by_station[world["station_a"].pk].values()) == 2 * 29
+    assert sum(by_station.values(), Counter()) == overall
+
+
+def test_a_failed_assessment_stores_nothing(orgs, monkeypatch):
+    """Snapshots are written on a second thread while the rules run (PostgreSQL); an error there
+    or after it rolls the whole assessment back."""
+    site = exemplary(orgs)
+
+    def broken(new, db):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(services, "_store_snapshots", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        assess(None, Compound.objects.filter(pk=site.compound.pk))
+    assert not Assessment.objects.exists() and not StoredSnapshot.objects.exists()
+    monkeypatch.undo()
+    assess(None, Compound.objects.filter(pk=site.compound.pk))
+    assert StoredSnapshot.objects.count() == 1 and CompoundAssessment.objects.count() == 1

@@ -1,3 +1,3 @@
 """Rule packs register themselves with the engine when imported."""
 
-from . import yingkou_2015  # noqa: F401
+from . import gb_advisory, yingkou_2015  # noqa: F401

@@ -28,6 +28,7 @@ from ..facts import (
     need_list,
     site_surveyed,
     subsystem_present,
+    verdict,
 )
 from ..snapshot import Snapshot
 
@@ -215,6 +216,10 @@ def art7_subsystems(s: Snapshot) -> Outcome:
 ART8 = "居民住宅小区周界应当设置围墙、栅栏等屏障进行封闭式防护，并安装周界电子防护系统。"
 
 
+def is_perimeter_device(d: Row) -> bool:
+    return d.subsystem == "perimeter"
+
+
 @rule(
     "art8.enclosure",
     8,
@@ -228,13 +233,8 @@ def art8_enclosure(s: Snapshot) -> Outcome:
     empty = need_list(s, s.perimeter_segments, "周界段", required=True)
     if empty:
         return empty
-    return combine(
-        (
-            ((Status.FAIL if p.barrier == "open" else Status.PASS), f"周界段{p.name} 未封闭")
-            for p in s.perimeter_segments
-        ),
-        "周界{n}段均已封闭",
-    )
+    fails = [f"周界段{p.name} 未封闭" for p in s.perimeter_segments if p.barrier == "open"]
+    return verdict(fails, [], len(s.perimeter_segments) - len(fails), "周界{n}段均已封闭")
 
 
 @rule(
@@ -250,7 +250,7 @@ def art8_electronic(s: Snapshot) -> Outcome:
     empty = need_list(s, s.perimeter_segments, "周界段", required=True)
     if empty:
         return empty
-    guarded = devices_at(s, "perimeter_segment", lambda d: d.subsystem == "perimeter")
+    guarded = devices_at(s, "perimeter_segment", is_perimeter_device)
     results = []
     for p in s.perimeter_segments:
         if p.electronic_protection or p.id in guarded:
@@ -288,7 +288,7 @@ def art9_units(s: Snapshot) -> Outcome:
     covered = devices_at(s, "unit", is_camera)
     return per_unit(
         s,
-        lambda u: ((Status.PASS if u.id in covered else Status.FAIL), f"{label('unit', u)} 无单元门口摄像机"),
+        lambda u: (Status.PASS, "") if u.id in covered else (Status.FAIL, f"{label('unit', u)} 无单元门口摄像机"),
         "{n}个单元出入口均有摄像机",
     )
 
@@ -312,7 +312,7 @@ def art9_parking(s: Snapshot) -> Outcome:
     with_gates = {e.parking_lot_id for e in s.parking_entrances}
     results = [(Status.UNKNOWN, f"停车场{lot.name} 未登记出入口") for lot in s.parking_lots if lot.id not in with_gates]
     results += [
-        ((Status.PASS if e.id in covered else Status.FAIL), f"{label('parking_entrance', e)} 无停车场出入口摄像机")
+        (Status.PASS, "") if e.id in covered else (Status.FAIL, f"{label('parking_entrance', e)} 无停车场出入口摄像机")
         for e in s.parking_entrances
     ]
     return combine(results, "{n}个停车场出入口均有摄像机")
@@ -336,7 +336,7 @@ def art9_elevators(s: Snapshot) -> Outcome:
             return Status.UNKNOWN, [NO_DEVICES]
         covered = devices_at(s, "elevator", is_camera)
         results += [
-            ((Status.PASS if e.id in covered else Status.FAIL), f"{label('elevator', e)} 轿厢内无摄像机")
+            (Status.PASS, "") if e.id in covered else (Status.FAIL, f"{label('elevator', e)} 轿厢内无摄像机")
             for e in s.elevators
         ]
     if not results:
@@ -394,15 +394,14 @@ def art9_clarity(s: Snapshot) -> Outcome:
     minimum = min_camera_height()
     if not cameras:
         return Status.NOT_APPLICABLE, ["未登记在用摄像机（覆盖情况见第9条其他规则）"]
-    results = []
-    for d in cameras:
-        if not d.resolution_height:
-            results.append((Status.UNKNOWN, f"{d.name} 未登记分辨率"))
-        elif d.resolution_height < minimum:
-            results.append((Status.FAIL, f"{d.name} 分辨率{d.resolution_width}×{d.resolution_height}，低于{minimum}线"))
-        else:
-            results.append((Status.PASS, ""))
-    status, evidence = combine(results, f"{{n}}台摄像机分辨率均不低于{minimum}线")
+    unknowns = [f"{d.name} 未登记分辨率" for d in cameras if not d.resolution_height]
+    fails = [
+        f"{d.name} 分辨率{d.resolution_width}×{d.resolution_height}，低于{minimum}线"
+        for d in cameras
+        if d.resolution_height and d.resolution_height < minimum
+    ]
+    passes = len(cameras) - len(unknowns) - len(fails)
+    status, evidence = verdict(fails, unknowns, passes, f"{{n}}台摄像机分辨率均不低于{minimum}线")
     return status, [*evidence, f"最低要求：{minimum}线（ANFANG_MIN_CAMERA_HEIGHT）；视频质量检测结果尚未接入"]
 
 
@@ -432,6 +431,10 @@ def art9_anpr(s: Snapshot) -> Outcome:
     return vehicle_entrance_check(s, is_anpr, "无车牌识别摄像机", "{n}个车行出入口均能识别车牌")
 
 
+def is_police_linked_camera(d: Row) -> bool:
+    return is_camera(d) and bool(d.police_linked)
+
+
 @rule(
     "art9.police_link",
     9,
@@ -444,7 +447,7 @@ def art9_anpr(s: Snapshot) -> Outcome:
 def art9_police_link(s: Snapshot) -> Outcome:
     return vehicle_entrance_check(
         s,
-        lambda d: is_camera(d) and bool(d.police_linked),
+        is_police_linked_camera,
         "出入口监控未与公安监控平台联网",
         "{n}个车行出入口监控均已与公安平台联网",
     )
@@ -477,7 +480,11 @@ def art10_patrol(s: Snapshot) -> Outcome:
 # --- Art 11: parking entrance control --------------------------------------------------------
 
 
-def barrier_state(place: Row, controllers: dict[int, list[Row]], name: str) -> tuple[str, str] | None:
+def is_barrier_controller(d: Row) -> bool:
+    return d.device_type == "barrier_controller"
+
+
+def barrier_state(place: Row, controllers: set[int], name: str) -> tuple[Status, str] | None:
     """None when automatic barrier control is in place, else the (status, message)."""
     if getattr(place, "barrier", None) == "electric" or place.id in controllers:
         return None
@@ -506,21 +513,25 @@ def art11_entrance_control(s: Snapshot) -> Outcome:
         return Status.NOT_APPLICABLE, ["未登记车行出入口和停车场"]
     if not devices_surveyed(s):
         return Status.UNKNOWN, [NO_DEVICES]
+    controllers = {kind: devices_at(s, kind, is_barrier_controller) for kind in ("entrance", "parking_entrance")}
+    cameras = {kind: devices_at(s, kind, is_camera) for kind in ("entrance", "parking_entrance")}
     for kind, place in places:
         name = label(kind, place)
-        controllers = devices_at(s, kind, lambda d: d.device_type == "barrier_controller")
-        cameras = devices_at(s, kind, is_camera)
-        problem = barrier_state(place, controllers, name)
+        problem = barrier_state(place, controllers[kind], name)
         if problem:
             results.append(problem)
-        if place.id not in cameras:
+        if place.id not in cameras[kind]:
             results.append((Status.FAIL, f"{name} 无视频监控"))
-        if not problem and place.id in cameras:
+        if not problem and place.id in cameras[kind]:
             results.append((Status.PASS, ""))
     return combine(results, "{n}个车行/停车场出入口均有自动道闸和视频监控")
 
 
 # --- Art 12: gates and barriers at main and secondary entrances -------------------------------
+
+
+def is_gate(d: Row) -> bool:
+    return d.device_type == "gate"
 
 
 @rule(
@@ -539,8 +550,8 @@ def art12_gates(s: Snapshot) -> Outcome:
     gates = [e for e in s.entrances if e.role in ("main", "secondary")]
     if not gates:
         return Status.FAIL, ["未登记主出入口或次出入口"]
-    gate_devices = devices_at(s, "entrance", lambda d: d.device_type == "gate")
-    controllers = devices_at(s, "entrance", lambda d: d.device_type == "barrier_controller")
+    gate_devices = devices_at(s, "entrance", is_gate)
+    controllers = devices_at(s, "entrance", is_barrier_controller)
     results = []
     for e in gates:
         if e.gate_type in ("electric_sliding", "metal_protective") or e.id in gate_devices:
@@ -577,9 +588,11 @@ ART13 = "居民住宅小区楼栋单元应当安装符合国家标准的防盗�
 )
 def art13_door(s: Snapshot) -> Outcome:
     def judge(u: Row) -> tuple[str, str]:
+        if u.entrance_door_standard:
+            return Status.PASS, ""
         if u.entrance_door_standard is None:
             return Status.UNKNOWN, f"{label('unit', u)} 单元门未核查"
-        return (Status.PASS if u.entrance_door_standard else Status.FAIL), f"{label('unit', u)} 单元门非国标防盗门"
+        return Status.FAIL, f"{label('unit', u)} 单元门非国标防盗门"
 
     return per_unit(s, judge, "{n}个单元均为国标防盗门")
 
@@ -595,9 +608,9 @@ def art13_door(s: Snapshot) -> Outcome:
 )
 def art13_intercom(s: Snapshot) -> Outcome:
     def judge(u: Row) -> tuple[str, str]:
-        name = label("unit", u)
         if u.intercom == "networked":
             return Status.PASS, ""
+        name = label("unit", u)
         if u.intercom == "standalone":
             return Status.FAIL, f"{name} 楼宇对讲非联网型"
         if u.intercom == "none":

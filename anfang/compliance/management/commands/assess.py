@@ -8,8 +8,7 @@ from collections import Counter
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from anfang.compliance.engine import Status, cite, get_pack
-from anfang.compliance.models import FindingRecord
-from anfang.compliance.services import assess
+from anfang.compliance.services import assess, tally
 from anfang.compounds.models import Compound
 
 
@@ -42,16 +41,14 @@ class Command(BaseCommand):
         except KeyError as exc:
             raise CommandError(f"Unknown rule pack {opts['pack']!r}.") from exc
         assessment = assess(None, compounds, pack, scope_label=label)
-        seconds = (assessment.finished_at - assessment.started_at).total_seconds()
+        finished = assessment.finished_at or assessment.started_at
+        seconds = (finished - assessment.started_at).total_seconds()
         self.stdout.write(
             f"Assessment #{assessment.pk}: {assessment.compounds_count} compounds, "
             f"pack {pack.name} {pack.version}, {seconds:.2f} s"
         )
         self.stdout.write("  " + "  ".join(f"{s}={assessment.counts.get(str(s), 0)}" for s in Status))
-        fails = Counter(
-            FindingRecord.objects.filter(compound_assessment__assessment=assessment, status=Status.FAIL).values_list(
-                "article", "clause"
-            )
-        )
+        counted = tally(assessment.compound_results.all()).get(None, Counter())
+        fails = {(article, clause): n for (article, clause, status), n in counted.items() if status == Status.FAIL}
         for (article, clause), n in sorted(fails.items(), key=lambda kv: (kv[0][0] or 0, kv[0][1])):
             self.stdout.write(f"  {cite(article, clause)}: {n} failing findings")
