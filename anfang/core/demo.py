@@ -560,6 +560,7 @@ class _DeviceMaker:
             dc.DeviceType.ACCESS_CONTROLLER: ("DS-K1T671M", None, None),
             dc.DeviceType.INTERCOM_OUTDOOR: ("DS-KD8003-IME1", None, None),
             dc.DeviceType.ALARM_HOST: ("DS-PHA64-P", None, None),
+            dc.DeviceType.HOUSEHOLD_PANEL: ("DS-PWA64-L-WE", None, None),
             dc.DeviceType.VIDEO_WALL: ("DS-D2055NL-B", None, None),
             dc.DeviceType.WORKSTATION: ("DS-VM11S-B", None, None),
             dc.DeviceType.GATE: ("DS-TMG033", None, None),
@@ -572,6 +573,7 @@ class _DeviceMaker:
             dc.DeviceType.ACCESS_CONTROLLER: ("DH-ASI7213Y-V3", None, None),
             dc.DeviceType.INTERCOM_OUTDOOR: ("DH-VTO6221E-P", None, None),
             dc.DeviceType.ALARM_HOST: ("DH-ARC3008C", None, None),
+            dc.DeviceType.HOUSEHOLD_PANEL: ("DHI-ARC3008H-W2", None, None),
             dc.DeviceType.VIDEO_WALL: ("DH-LM55-F200", None, None),
             dc.DeviceType.WORKSTATION: ("DH-IVSS7008", None, None),
             dc.DeviceType.GATE: ("DH-IPMECD-3011", None, None),
@@ -746,6 +748,8 @@ def _parts_and_devices(spec: CompoundSpec, compound: cm.Compound, number: int) -
         if spec.entrance_video == "anpr":
             yield mk.make(compound, "监控中心 拼接大屏", dc.DeviceType.VIDEO_WALL, duty_room=room)
             yield mk.make(compound, "监控中心 工作站", dc.DeviceType.WORKSTATION, duty_room=room)
+            # Art 7 住户报警系统: household alarms report to the monitoring centre.
+            yield mk.make(compound, "住户报警接警主机", dc.DeviceType.HOUSEHOLD_PANEL, duty_room=room)
 
     if spec.patrol:
         readers, checkpoints = spec.patrol

@@ -269,3 +269,28 @@ def test_missing_household_alarm_is_an_art7_failure(orgs):
     found = findings(site.compound)
     assert statuses(found) == expect(art7__subsystems="fail")
     assert found["art7.subsystems"].evidence == ["缺少住户报警系统"]
+
+
+def test_pedestrian_secondary_entrance_needs_a_gate_but_no_barrier(orgs):
+    """Art 12's 道闸 are vehicle barriers: a pedestrian gate is judged on its gate alone."""
+    site = exemplary(orgs)
+    f.EntranceFactory(
+        compound=site.compound,
+        name="北门人行口",
+        role=cc.EntranceRole.SECONDARY,
+        traffic=cc.Traffic.PEDESTRIAN,
+        gate_type=cc.GateType.METAL_PROTECTIVE,
+        barrier=cc.BarrierKind.NONE,
+    )
+    assert findings(site.compound)["art12.gates"].status == Status.PASS
+    vehicle = f.EntranceFactory(
+        compound=site.compound,
+        name="西门车行口",
+        role=cc.EntranceRole.SECONDARY,
+        traffic=cc.Traffic.VEHICLE,
+        gate_type=cc.GateType.ELECTRIC_SLIDING,
+        barrier=cc.BarrierKind.NONE,
+    )
+    found = findings(site.compound)
+    assert found["art12.gates"].status == Status.FAIL
+    assert found["art12.gates"].evidence == [f"{vehicle.name} 无道闸"]

@@ -560,6 +560,9 @@ def art12_gates(s: Snapshot) -> Outcome:
             results.append((Status.FAIL, f"{e.name} 无电动伸缩门或金属防护门"))
         else:
             results.append((Status.UNKNOWN, f"{e.name} 门体未核查"))
+        if e.traffic == "pedestrian":
+            # 道闸 are vehicle barriers: a pedestrian-only entrance is judged on its gate alone.
+            continue
         if e.barrier in ("electric", "manual") or e.id in controllers:
             results.append((Status.PASS, ""))
         elif e.barrier == "none":
@@ -568,7 +571,7 @@ def art12_gates(s: Snapshot) -> Outcome:
             results.append((Status.UNKNOWN, f"{e.name} 道闸未核查"))
     status, evidence = combine(results, "")
     if status == Status.PASS:
-        evidence = [f"{len(gates)}个主、次出入口均有门体和道闸"]
+        evidence = [f"{len(gates)}个主、次出入口均有门体，车行出入口均有道闸"]
     return status, evidence
 
 
