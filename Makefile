@@ -51,7 +51,7 @@ bench: $(STAMP)
 
 # Re-extract translatable strings after changing UI text; commit the .po and .mo files.
 messages: $(STAMP)
-	$(PY) manage.py makemessages -l en -l zh_Hans --ignore '.venv/*' --ignore 'tests/*' --ignore 'bench/*'
+	$(PY) manage.py makemessages -l en -l zh_Hans --no-obsolete --ignore '.venv/*' --ignore 'tests/*' --ignore 'bench/*' --ignore 'var/*'
 	$(PY) manage.py compilemessages --ignore '.venv/*'
 
 clean:

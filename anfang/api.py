@@ -174,6 +174,7 @@ def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpRe
 
 
 def _mount() -> None:
+    from anfang.compliance.api import router as compliance_router
     from anfang.compounds.api import router as compounds_router
     from anfang.core.api import router as core_router
     from anfang.devices.api import router as devices_router
@@ -181,6 +182,7 @@ def _mount() -> None:
     api.add_router("/core", core_router)
     api.add_router("/compounds", compounds_router)
     api.add_router("/devices", devices_router)
+    api.add_router("/compliance", compliance_router)
 
 
 _mount()

@@ -200,6 +200,11 @@ def register(pack: RulePack) -> RulePack:
     return pack
 
 
+def registered_packs() -> list[RulePack]:
+    """Every registered pack version."""
+    return list(_PACKS.values())
+
+
 def get_pack(name: str = "yingkou_2015", version: str | None = None) -> RulePack:
     """A registered pack; the newest version when none is given."""
     from . import rulepacks  # noqa: F401  (registers the packs)

@@ -25,6 +25,7 @@ from anfang.compounds.models import Compound
 
 from .engine import SEVERITY, STATUS_LABELS, RulePack, Status, get_pack
 from .models import CompoundAssessment
+from .services import latest_advisory
 from .views import ArticleBlock, ReportRow, article_blocks
 
 REPORT_TZ = ZoneInfo("Asia/Shanghai")  # the regulation's city; reports always show local time
@@ -75,20 +76,6 @@ def pack_of(result: CompoundAssessment) -> RulePack | None:
         return get_pack(result.assessment.pack_name, result.assessment.pack_version)
     except KeyError:  # a pack version no longer shipped: the stored findings still print
         return None
-
-
-def latest_advisory(compound: Compound) -> list[CompoundAssessment]:
-    """The newest result of each advisory pack for the compound (`services.latest` skips them)."""
-    history = (
-        CompoundAssessment.objects.filter(compound=compound, assessment__advisory=True)
-        .order_by("-assessed_at", "-id")
-        .values_list("pk", "assessment__pack_name")
-    )
-    newest: dict[str, int] = {}
-    for pk, pack_name in history:  # two small columns: the findings of old results are not read
-        newest.setdefault(pack_name, pk)
-    results = CompoundAssessment.objects.filter(pk__in=newest.values()).select_related("assessment")
-    return list(results.order_by("assessment__pack_name"))
 
 
 def advisory_section(result: CompoundAssessment) -> AdvisorySection:

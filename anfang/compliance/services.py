@@ -20,9 +20,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from anfang.compounds.models import Compound
+from anfang.core.choices import OrgKind, Role
+from anfang.core.grants import has_role
 
 from .bulk import in_background, insert_rows, lock_writes
-from .engine import Finding, RulePack, Status, counts, get_pack, run
+from .engine import Finding, RulePack, Status, counts, get_pack, registered_packs, run
 from .models import Assessment, CompoundAssessment, StoredFinding, StoredSnapshot
 from .snapshot import Snapshot, build_snapshots, snapshot_hash
 
@@ -158,3 +160,80 @@ def latest(compound: Compound | int, pack_name: str | None = None) -> CompoundAs
     if pack_name:
         qs = qs.filter(assessment__pack_name=pack_name)
     return qs.order_by("-assessed_at", "-id").first()
+
+
+# Who may start an assessment: police, managers and the platform; guards and operators only read.
+ASSESS_ROLES = frozenset(
+    {
+        Role.PLATFORM_ADMIN,
+        Role.POLICE_CITY,
+        Role.POLICE_DISTRICT,
+        Role.POLICE_STATION,
+        Role.COMMUNITY_MANAGER,
+        Role.PROPERTY_MANAGER,
+    }
+)
+# The police organisation each assessment scope names.
+SCOPE_KINDS = {"station": OrgKind.POLICE_STATION, "district": OrgKind.DISTRICT_BUREAU, "city": OrgKind.CITY_BUREAU}
+
+
+def can_assess(user: Any) -> bool:
+    return has_role(user, ASSESS_ROLES)
+
+
+def assessable(user: Any, compounds: QuerySet[Compound]) -> QuerySet[Compound]:
+    """Those of `compounds` the user reaches through a role that may assess: a guard grant
+    elsewhere does not let a manager assess that compound."""
+    return compounds & Compound.objects.in_scope_of_roles(user, ASSESS_ROLES)
+
+
+def packs() -> list[RulePack]:
+    """The newest version of every registered pack: the mandatory ones first, then by name."""
+    get_pack()  # makes sure the packs are registered
+    names = sorted({pack.name for pack in registered_packs()})
+    return sorted((get_pack(name) for name in names), key=lambda p: (p.advisory, p.name))
+
+
+def compounds_in(scope: str, pk: int) -> tuple[str, QuerySet[Compound]]:
+    """A label and the compounds a scope names: one compound, or those of a police station,
+    district or city bureau (by the organisation tree). Not limited to what any user may see:
+    see `scoped` and `assessable`."""
+    if scope == "compound":
+        compound = Compound.objects.filter(pk=pk).first()
+        return (compound.name if compound else ""), Compound.objects.filter(pk=pk)
+    from anfang.core.models import Organisation
+
+    org = Organisation.objects.filter(pk=pk, kind=SCOPE_KINDS[scope]).first()
+    if org is None:
+        return "", Compound.objects.none()
+    return org.name, Compound.objects.filter(police_station__path__startswith=org.path)
+
+
+def assess_all(actor: Any, compounds: QuerySet[Compound], *, scope_label: str = "") -> list[Assessment]:
+    """Every pack, each in its own assessment: the advisory ones are stored apart and never
+    counted as violations."""
+    return [assess(actor, compounds, pack, scope_label=scope_label) for pack in packs()]
+
+
+def history(compound: Compound | int) -> QuerySet[CompoundAssessment]:
+    """The compound's results under the mandatory packs, newest first, without the findings."""
+    return (
+        CompoundAssessment.objects.filter(compound=compound, assessment__advisory=False)
+        .select_related("assessment")
+        .defer("findings")
+        .order_by("-assessed_at", "-id")
+    )
+
+
+def latest_advisory(compound: Compound | int) -> list[CompoundAssessment]:
+    """The newest result of each advisory pack for the compound (`latest` skips them)."""
+    rows = (
+        CompoundAssessment.objects.filter(compound=compound, assessment__advisory=True)
+        .order_by("-assessed_at", "-id")
+        .values_list("pk", "assessment__pack_name")
+    )
+    newest: dict[str, int] = {}
+    for pk, pack_name in rows:  # two small columns: the findings of old results are not read
+        newest.setdefault(pack_name, pk)
+    results = CompoundAssessment.objects.filter(pk__in=newest.values()).select_related("assessment")
+    return list(results.order_by("assessment__pack_name"))

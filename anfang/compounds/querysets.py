@@ -63,6 +63,11 @@ class CompoundQuerySet(models.QuerySet):
     def editable_by(self, user: Any) -> CompoundQuerySet:
         return self._scoped(user, REGISTRY_EDIT_ROLES)
 
+    def in_scope_of_roles(self, user: Any, roles: Iterable[str]) -> CompoundQuerySet:
+        """Compounds covered by the user's grants of these roles only (e.g. who may run an
+        assessment: a guard grant elsewhere must not widen a manager's reach)."""
+        return self._scoped(user, roles)
+
     def active(self) -> CompoundQuerySet:
         return self.filter(archived_at=None)
 
