@@ -8,10 +8,11 @@ from django.db.models import QuerySet
 from ninja import Field, Schema
 from pydantic import BaseModel, create_model
 
+from anfang.core.choices import choice_label
 from anfang.core.models import ChangeRecord
 from anfang.core.schemas import ModelSchemas, filter_schema, model_schemas
 
-from .choices import ManagementMode
+from .choices import CompoundStatus, ManagementMode
 from .filters import CompoundFilter
 from .models import PART_MODELS, Compound, CompoundPart
 from .selectors import counted_models
@@ -79,11 +80,11 @@ class CompoundExtra(Schema):
 
     @staticmethod
     def resolve_management_mode_label(obj: Compound) -> str:
-        return obj.get_management_mode_display()
+        return choice_label(ManagementMode, obj.management_mode)
 
     @staticmethod
     def resolve_status_label(obj: Compound) -> str:
-        return str(obj.get_status_display())
+        return choice_label(CompoundStatus, obj.status)
 
     @staticmethod
     def resolve_counts(obj: Compound) -> dict[str, int]:

@@ -75,3 +75,18 @@ class ChangeAction(models.TextChoices):
     DELETE = "delete", _("删除")
     ARCHIVE = "archive", _("归档")
     IMPORT = "import", _("导入")
+
+
+_LABELS: dict[tuple[type[models.Choices], str | None], dict[object, str]] = {}
+
+
+def choice_label(choices: type[models.Choices], value: object) -> str:
+    """A choice's label in the active language, translated once per language rather than per
+    row (a page of 50 compounds otherwise runs a gettext look-up per row and column)."""
+    from django.utils.translation import get_language
+
+    key = (choices, get_language())
+    labels = _LABELS.get(key)
+    if labels is None:
+        labels = _LABELS[key] = {member.value: str(member.label) for member in choices}
+    return labels.get(value, str(value))
