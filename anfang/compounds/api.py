@@ -6,12 +6,12 @@ Reads go through `visible_to` (outside scope: 404), writes through `services` (n
 # real annotations.
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 
 from anfang.core.api import actor, assign, conflict_on_refusal, payload_data, require_editable, visible_or_404
 from anfang.core.models import ChangeRecord
-from anfang.core.schemas import Id, PageParams, errors, page_of, paginate
+from anfang.core.schemas import Id, PageParams, errors, json_page, page_of, paginate
 
 from . import services
 from .filters import CompoundFilter
@@ -41,9 +41,9 @@ def _editable_compound(request: HttpRequest, compound_id: int) -> Compound:
 
 
 @router.get("/", response={200: page_of(CompoundOut), **errors()}, summary="小区列表（按权限范围）")
-def list_compounds(request: HttpRequest, filters: Query[CompoundFilterQuery], page: Query[PageParams]) -> dict:  # type: ignore[valid-type]
+def list_compounds(request: HttpRequest, filters: Query[CompoundFilterQuery], page: Query[PageParams]) -> HttpResponse:  # type: ignore[valid-type]
     result = paginate(CompoundFilter(**payload_data(filters)).apply(_rows(request)), page)
-    return {**result, "items": with_counts(result["items"])}
+    return json_page(CompoundOut, result["count"], with_counts(result["items"]))
 
 
 @router.post("/", response={201: CompoundOut, **errors(403)}, summary="登记小区")
