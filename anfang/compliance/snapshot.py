@@ -31,6 +31,8 @@ from django.db import connections, models
 from django.db.models import Case, CharField, ExpressionWrapper, F, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 
+from anfang.devices.models import PLACE_FIELDS
+
 FORMAT = 1
 
 # A later module (duty, maintenance, retention …) registers a loader here:
@@ -38,17 +40,8 @@ FORMAT = 1
 # `Snapshot.operations[name]`, which the selectors in `compliance.selectors` read.
 OPERATION_LOADERS: dict[str, Callable[[list[int]], dict[int, Any]]] = {}
 
-# Device place foreign keys, in the order of devices.models.PLACE_FIELDS.
-DEVICE_PLACES = (
-    "entrance",
-    "unit",
-    "parking_lot",
-    "parking_entrance",
-    "elevator",
-    "perimeter_segment",
-    "public_area",
-    "duty_room",
-)
+# Device place foreign keys, in their order of precedence (one registry of them, in devices).
+DEVICE_PLACES = PLACE_FIELDS
 
 
 class RowType(Protocol):
