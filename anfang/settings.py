@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "anfang.compounds",
     "anfang.devices",
     "anfang.compliance",
+    "anfang.events",
 ]
 
 MIDDLEWARE = [
@@ -130,6 +131,24 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = ANFANG_MAX_UPLOAD_BYTES
 # Art 9: "监控图像能够清晰显示人员、车辆基本特征" — the minimum camera image height (pixels) the
 # compliance rule accepts as clear.
 ANFANG_MIN_CAMERA_HEIGHT = int(os.environ.get("ANFANG_MIN_CAMERA_HEIGHT", "720"))
+
+# Event ingestion (issue 5).
+# A device clock more than this ahead of the platform is flagged (on the event and on the device).
+ANFANG_CLOCK_SKEW_SECONDS = int(os.environ.get("ANFANG_CLOCK_SKEW_SECONDS", "300"))
+# An event that happened longer ago than this when it arrived is marked late (not sounded as new).
+ANFANG_LATE_EVENT_SECONDS = int(os.environ.get("ANFANG_LATE_EVENT_SECONDS", "600"))
+# Largest push body accepted from a device (XML plus pictures); bigger bodies are refused unread.
+ANFANG_MAX_PUSH_BYTES = int(os.environ.get("ANFANG_MAX_PUSH_BYTES", str(8 * 1024 * 1024)))
+ANFANG_MAX_PICTURE_BYTES = int(os.environ.get("ANFANG_MAX_PICTURE_BYTES", str(2 * 1024 * 1024)))
+# A dead letter keeps at most this much of the body (the size it had is recorded).
+ANFANG_MAX_DEAD_LETTER_BYTES = int(os.environ.get("ANFANG_MAX_DEAD_LETTER_BYTES", str(1024 * 1024)))
+# Dedup keys are kept this long: a redelivery later than that is stored again.
+ANFANG_DEDUP_WINDOW_HOURS = int(os.environ.get("ANFANG_DEDUP_WINDOW_HOURS", "48"))
+# Where accepted events wait when the database is down (append-only, replayed on recovery).
+ANFANG_SPOOL_DIR = Path(os.environ.get("ANFANG_SPOOL_DIR", VAR_DIR / "spool"))
+# Daily event partitions created ahead of time on PostgreSQL (manage.py event_partitions).
+ANFANG_EVENT_PARTITIONS_AHEAD = int(os.environ.get("ANFANG_EVENT_PARTITIONS_AHEAD", "7"))
+ANFANG_MQTT_URL = os.environ.get("ANFANG_MQTT_URL", "mqtt://127.0.0.1:1883")
 
 # Tests that need a service (PostgreSQL, MQTT, Chromium) fail instead of skipping when set (CI).
 ANFANG_REQUIRE_SERVICES = env_bool("ANFANG_REQUIRE_SERVICES", False)

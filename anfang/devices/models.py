@@ -160,3 +160,53 @@ class Device(models.Model):
             self.mac_address = self.mac_address.upper().replace("-", ":")
         if errors:
             raise ValidationError(errors)
+
+
+class DeviceCredential(models.Model):
+    """How a device proves who it is when it pushes events (issue 5, DESIGN.md security).
+
+    A device that can set a header sends its token (`Authorization: Bearer …`). A device that can
+    only be given a URL to push to (Hikvision "HTTP listening") gets a secret path segment instead,
+    accepted only from its registered source addresses. Both are stored as SHA-256 hashes."""
+
+    device = models.OneToOneField(Device, on_delete=models.CASCADE, related_name="credential", primary_key=True)
+    token_prefix = models.CharField(_("令牌前缀"), max_length=8, blank=True)
+    token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    path_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    allowed_sources = models.CharField(
+        _("允许的来源地址"),
+        max_length=255,
+        blank=True,
+        help_text=_("逗号分隔的 IP 或网段（如 10.0.0.0/24）；使用密钥路径推送时必填"),
+    )
+    enabled = models.BooleanField(_("允许接入"), default=True)
+    rotated_at = models.DateTimeField(_("最近更换"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("设备接入凭据")
+        verbose_name_plural = _("设备接入凭据")
+
+    def __str__(self) -> str:
+        return f"{self.device} ({self.token_prefix}…)" if self.token_prefix else str(self.device)
+
+
+class DeviceHealth(models.Model):
+    """What the event stream tells about a device: when it was last heard, how far its clock is off
+    (DESIGN.md: skew beyond a threshold is flagged on the device), duplicates and dead letters.
+    Written in batches by the ingest path, never per event."""
+
+    device = models.OneToOneField(Device, on_delete=models.CASCADE, related_name="health", primary_key=True)
+    last_seen_at = models.DateTimeField(_("最近通信"), null=True, blank=True)
+    last_event_at = models.DateTimeField(_("最近事件"), null=True, blank=True)
+    clock_skew_seconds = models.IntegerField(_("时钟偏差（秒）"), null=True, blank=True)
+    clock_skew_flagged = models.BooleanField(_("时钟偏差超限"), default=False)
+    events = models.BigIntegerField(_("事件数"), default=0)
+    duplicates = models.BigIntegerField(_("重复数"), default=0)
+    dead_letters = models.BigIntegerField(_("死信数"), default=0)
+
+    class Meta:
+        verbose_name = _("设备运行状况")
+        verbose_name_plural = _("设备运行状况")
+
+    def __str__(self) -> str:
+        return str(self.device)
