@@ -35,6 +35,8 @@ INSTALLED_APPS = [
     "anfang.devices",
     "anfang.compliance",
     "anfang.events",
+    "anfang.simulator",
+    "anfang.alarms",
 ]
 
 MIDDLEWARE = [

@@ -47,7 +47,7 @@ COLUMNS = (
 
 # Called inside the write transaction with the events stored (not duplicates) and their ids, so
 # that what follows from an event (an alarm, a passage, a check-in) commits with it or not at all.
-StoredHook = Callable[[list[tuple[int, Incoming]]], None]
+StoredHook = Callable[[list[tuple[int, Incoming]]], object]
 STORED_HOOKS: list[StoredHook] = []
 
 UNAVAILABLE = (OperationalError, InterfaceError)
