@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "anfang.events",
     "anfang.simulator",
     "anfang.alarms",
+    "anfang.duty",
 ]
 
 MIDDLEWARE = [

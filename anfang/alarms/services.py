@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from anfang.compounds.models import Compound
 from anfang.core.choices import Role
-from anfang.events.choices import EventState, Flag
+from anfang.events.choices import EventKind, EventState, Flag
 from anfang.events.ingest import Incoming
 
 from . import choices as c
@@ -124,9 +124,22 @@ def raise_alarms(stored: list[tuple[int, Incoming]]) -> list[Alarm]:
         )
         AlarmEvent.objects.create(alarm=alarm, event_id=event_id)
         AlarmStep.objects.create(alarm=alarm, step=c.Step.RAISED, at=e.received_at)
+        _log(alarm, c.Step.RAISED, e.received_at, note=_("（迟到/重放，未鸣响）") if alarm.stale else "")
         open_alarms[(e.device_id, e.kind)] = alarm
         raised.append(alarm)
     return raised
+
+
+def _log(alarm: Alarm, step: str, at: dt.datetime, actor: Any = None, note: str = "") -> None:
+    """The automatic duty-log entry for an alarm step (Art 16: 完整记载值班记录)."""
+    from anfang.duty.services import log_alarm
+
+    text = _("报警 #%(id)s %(kind)s：%(step)s") % {
+        "id": alarm.pk,
+        "kind": EventKind(alarm.kind).label,
+        "step": c.Step(step).label,
+    }
+    log_alarm(alarm, f"{text} {note}".strip(), actor=actor, at=at)
 
 
 # --- Workflow -------------------------------------------------------------------------------------
@@ -163,7 +176,8 @@ def _transition(actor: Any, alarm: Alarm, to: str, now: dt.datetime | None, note
         if not changed:
             raise _refusal(alarm.pk, to)
         AlarmStep.objects.create(alarm_id=alarm.pk, step=to, at=now, actor=actor, note=note)
-    alarm.refresh_from_db()
+        alarm.refresh_from_db()
+        _log(alarm, to, now, actor, note)
     return alarm
 
 
@@ -190,7 +204,8 @@ def arrive(actor: Any, alarm: Alarm, *, note: str = "", now: dt.datetime | None 
             ):
                 raise _refusal(alarm.pk, c.Status.ON_SITE)
             AlarmStep.objects.create(alarm_id=alarm.pk, step=c.Step.ON_SITE, at=now, actor=actor, note=note)
-        alarm.refresh_from_db()
+            alarm.refresh_from_db()
+            _log(alarm, c.Step.ON_SITE, now, actor, note)
         return alarm
     now = now or timezone.now()
     return _transition(actor, alarm, c.Status.ON_SITE, now, note, on_site_at=now)
@@ -249,6 +264,7 @@ def report_to_police(
         AlarmStep.objects.create(
             alarm=locked, step=c.Step.REPORTED, at=reported_at, actor=actor, note=report_number.strip()
         )
+        _log(locked, c.Step.REPORTED, reported_at, actor, report_number.strip())
     return report
 
 
