@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "anfang.simulator",
     "anfang.alarms",
     "anfang.duty",
+    "anfang.console",
 ]
 
 MIDDLEWARE = [

@@ -18,6 +18,15 @@ def require_service(name: str, available: bool, why: str = "") -> None:
     pytest.skip(message)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _stop_console_listener(django_db_setup, django_db_blocker):
+    """The console's LISTEN thread holds a connection; close it before the test database is dropped."""
+    yield
+    from anfang.console import bus
+
+    bus.stop_listener()
+
+
 @pytest.fixture
 def orgs(db):
     return f.org_tree()

@@ -109,7 +109,9 @@ def raise_alarms(stored: list[tuple[int, Incoming]]) -> list[Alarm]:
                 event_count=F("event_count") + 1, last_event_id=event_id, last_event_at=e.received_at
             )
             current.last_event_at = e.received_at
+            current.event_count += 1
             AlarmEvent.objects.create(alarm=current, event_id=event_id)
+            announce(current)
             continue
         alarm = Alarm.objects.create(
             compound_id=e.compound_id,
@@ -127,7 +129,28 @@ def raise_alarms(stored: list[tuple[int, Incoming]]) -> list[Alarm]:
         _log(alarm, c.Step.RAISED, e.received_at, note=_("（迟到/重放，未鸣响）") if alarm.stale else "")
         open_alarms[(e.device_id, e.kind)] = alarm
         raised.append(alarm)
+        announce(alarm)
     return raised
+
+
+def announce(alarm: Alarm) -> None:
+    """Tell live consoles (console.bus) that this alarm is new or changed; sent on commit."""
+    from anfang.console.bus import publish
+
+    publish(
+        "alarm",
+        {
+            "id": alarm.pk,
+            "compound": alarm.compound_id,
+            "device": alarm.device_id,
+            "kind": alarm.kind,
+            "priority": alarm.priority,
+            "status": alarm.status,
+            "stale": alarm.stale,
+            "count": alarm.event_count,
+            "raised_at": alarm.raised_at.isoformat(),
+        },
+    )
 
 
 def _log(alarm: Alarm, step: str, at: dt.datetime, actor: Any = None, note: str = "") -> None:
@@ -178,6 +201,7 @@ def _transition(actor: Any, alarm: Alarm, to: str, now: dt.datetime | None, note
         AlarmStep.objects.create(alarm_id=alarm.pk, step=to, at=now, actor=actor, note=note)
         alarm.refresh_from_db()
         _log(alarm, to, now, actor, note)
+        announce(alarm)
     return alarm
 
 
@@ -206,6 +230,7 @@ def arrive(actor: Any, alarm: Alarm, *, note: str = "", now: dt.datetime | None 
             AlarmStep.objects.create(alarm_id=alarm.pk, step=c.Step.ON_SITE, at=now, actor=actor, note=note)
             alarm.refresh_from_db()
             _log(alarm, c.Step.ON_SITE, now, actor, note)
+            announce(alarm)
         return alarm
     now = now or timezone.now()
     return _transition(actor, alarm, c.Status.ON_SITE, now, note, on_site_at=now)
@@ -287,5 +312,6 @@ def escalate_due(now: dt.datetime | None = None) -> list[Alarm]:
             ):
                 AlarmStep.objects.create(alarm=alarm, step=c.Step.ESCALATED, at=now, note=str(level))
                 alarm.escalation_level, alarm.escalated_at = level, now
+                announce(alarm)
                 escalated.append(alarm)
     return escalated
