@@ -5,7 +5,10 @@ queries that does not grow with the number of compounds).
 every snapshot new (the compliance tables emptied before each run: the first assessment, the
 worst case) and every snapshot already stored (a re-assessment of an unchanged city). Its
 phases are timed by calling the same public pieces on their own (snapshots, canonical JSON and
-hash, rules); what remains of the total is writing and committing.
+hash, rules); the writes run on a second thread while the rules run, so what remains of the
+total is the part of the writes the rules did not hide, and the commit. Besides wall time, the
+Python process's CPU time of each run is recorded (it moves far less than wall time when other
+work shares the machine), and the load average before and after.
 
 The limit each figure is divided by: the raw I/O of the same work on its own psycopg connection,
 measured the same way in the same run — the SELECTs `build_snapshots` issues, fetched in full,
@@ -17,6 +20,7 @@ from __future__ import annotations
 import cProfile
 import gc
 import io
+import os
 import pstats
 import statistics
 import time
@@ -52,10 +56,12 @@ class Series:
         return min(self.samples)
 
 
-def timed(fn: Callable[[], Any], series: Series) -> Any:
-    started = time.perf_counter()
+def timed(fn: Callable[[], Any], series: Series, cpu: Series | None = None) -> Any:
+    started, cpu_started = time.perf_counter(), time.process_time()
     result = fn()
     series.samples.append(time.perf_counter() - started)
+    if cpu is not None:
+        cpu.samples.append(time.process_time() - cpu_started)
     return result
 
 
@@ -159,6 +165,8 @@ class Report:
     read: Series
     write: Series
     phases: Phases
+    cpu: Series
+    load: tuple[float, float]
     profile: str = ""
 
     @property
@@ -178,8 +186,10 @@ class Report:
             f"compliance re-assessment, snapshots already stored: p50 {self.known.p50:.2f} s, "
             f"best {self.known.best:.2f} s = {self.known.p50 / self.limit:.1f}x raw I/O; n={len(self.known.samples)}",
             f"  phases (p50, each on its own): snapshots {p.snapshots.p50:.2f} s, canonical JSON + sha256 "
-            f"{p.canonical.p50:.2f} s, rules {p.rules.p50:.2f} s; the rest of the total (writes, commit) "
-            f"≈ {max(self.new.p50 - computed, 0):.2f} s",
+            f"{p.canonical.p50:.2f} s, rules {p.rules.p50:.2f} s; the rest of the total (writes not hidden "
+            f"behind the rules, commit) ≈ {max(self.new.p50 - computed, 0):.2f} s",
+            f"  Python CPU per assessment (every snapshot new): p50 {self.cpu.p50:.2f} s, best {self.cpu.best:.2f} s; "
+            f"load average (1 min) {self.load[0]:.2f} before, {self.load[1]:.2f} after",
         ]
 
 
@@ -200,13 +210,14 @@ def run_bench(dsn: str, repeats: int, *, profile: bool = False) -> Report:
     empty_compliance_tables()
     with CaptureQueriesContext(connection) as ctx:
         first = assess(None, everything, scope_label="bench query count")
-    new, known, read, write, phases = Series(), Series(), Series(), Series(), Phases()
+    new, known, read, write, phases, cpu = Series(), Series(), Series(), Series(), Phases(), Series()
+    load_before = os.getloadavg()[0]
     statements = snapshot_sql()
     with psycopg.connect(dsn, autocommit=True) as raw:
         snapshots, results = written_rows(raw, first.pk)
         for _ in range(repeats):
             empty_compliance_tables()
-            timed(lambda: assess(None, everything, scope_label="bench new"), new)
+            timed(lambda: assess(None, everything, scope_label="bench new"), new, cpu)
             latest = timed(lambda: assess(None, everything, scope_label="bench known"), known)
             timed(lambda: raw_read(raw, statements), read)
             write.samples.append(raw_write(raw, snapshots, results, latest.pk))
@@ -221,6 +232,8 @@ def run_bench(dsn: str, repeats: int, *, profile: bool = False) -> Report:
         read=read,
         write=write,
         phases=phases,
+        cpu=cpu,
+        load=(load_before, os.getloadavg()[0]),
         profile=profile_assess() if profile else "",
     )
     empty_compliance_tables()

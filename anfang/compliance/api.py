@@ -37,6 +37,8 @@ class RuleOut(Schema):
     citation_zh: str
     title_zh: str
     title_en: str
+    remedy_zh: str
+    remedy_en: str
     level: str = Field(description="mandatory = 应当，encouraged = 鼓励（不满足时为建议）")
 
 
@@ -126,6 +128,8 @@ def _rule_out(rule: Rule) -> dict[str, Any]:
         "citation_zh": rule.citation_zh,
         "title_zh": rule.title_zh,
         "title_en": rule.title_en,
+        "remedy_zh": rule.remedy,
+        "remedy_en": rule.remedy_en,
         "level": str(rule.level),
     }
 
@@ -135,7 +139,7 @@ def _pack_out(pack: RulePack) -> dict[str, Any]:
         "name": pack.name,
         "version": pack.version,
         "advisory": pack.advisory,
-        "title": pack.title,
+        "title": pack.localized_title,
         "rules": [_rule_out(r) for r in pack.rules],
     }
 

@@ -26,8 +26,8 @@ from anfang.compounds.models import Compound
 from anfang.compounds.querysets import orgs_in_scope
 from anfang.core.choices import OrgKind
 
-from .engine import STATUS_LABELS, Status, cite_zh, worst
-from .models import CompoundAssessment
+from .engine import STATUS_LABELS, Status, cite_local, cite_zh, worst
+from .models import CompoundAssessment, decode_finding
 
 PACK = "yingkou_2015"  # the mandatory pack; advisory packs never count as violations
 TREND_DAYS = 60
@@ -163,6 +163,10 @@ class ArticleRate:
         return cite_zh(self.article, self.clause)
 
     @property
+    def citation_local(self) -> str:
+        return cite_local(self.article, self.clause)
+
+    @property
     def judged(self) -> int:
         return self.counts[PASS] + self.counts[FAIL] + self.counts[UNKNOWN]
 
@@ -192,7 +196,7 @@ class CompoundRow:
         return self.assessed_at is not None
 
     def with_status(self, category: str) -> list[str]:
-        return [cite_zh(*key) for key, status in sorted(self.articles.items(), key=_key_order) if status == category]
+        return [cite_local(*key) for key, status in sorted(self.articles.items(), key=_key_order) if status == category]
 
     @property
     def failed_articles(self) -> list[str]:
@@ -284,11 +288,12 @@ def _share_expr() -> Any:
     return Cast(passed, FloatField()) / NullIf(Cast(applicable, FloatField()), 0.0)
 
 
-def article_statuses(findings: list[dict[str, Any]]) -> dict[ArticleKey, str]:
+def article_statuses(findings: list[Any]) -> dict[ArticleKey, str]:
     """Per article (per clause for Art 33, as on the compound report) the dashboard category."""
     grouped: dict[ArticleKey, list[str]] = defaultdict(list)
-    for f in findings:
-        grouped[(f["article"], f["clause"] if f["article"] == 33 else "")].append(f["status"])
+    for item in findings:
+        _rule, article, clause, status, _lines = decode_finding(item)
+        grouped[(article, clause if article == 33 else "")].append(status)
     return {key: CATEGORY[worst(statuses)] for key, statuses in grouped.items()}
 
 

@@ -1,6 +1,7 @@
 """The compliance engine: rules are pure functions of a `Snapshot`, grouped in versioned packs.
 
-A rule returns `(status, evidence)`; the engine wraps it into a `Finding` with the rule's
+A rule returns `(status, evidence)`, the evidence a list of lines (`evidence.py`: text that is
+shown in the reader's language and stored language-neutral); the engine wraps it into a `Finding` with the rule's
 metadata. Guarantees:
 
 - a rule that raises becomes an `error` finding carrying the exception text; the run goes on;
@@ -37,8 +38,10 @@ from enum import StrEnum
 from operator import attrgetter
 from typing import Any, NamedTuple
 
+from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
+from .evidence import Line, render_all
 from .snapshot import Snapshot
 
 
@@ -87,9 +90,10 @@ class Rule:
     title_zh: str
     title_en: str
     excerpt: str  # quoted verbatim from the regulation
-    remedy: str
+    remedy: str  # zh-Hans
     func: RuleFunc
     level: Level = Level.MANDATORY
+    remedy_en: str = ""
 
     @property
     def citation(self) -> str:
@@ -98,6 +102,25 @@ class Rule:
     @property
     def citation_zh(self) -> str:
         return cite_zh(self.article, self.clause)
+
+    @property
+    def citation_local(self) -> str:
+        """The citation in the active language ("第9条" / "Art. 9")."""
+        return self.citation if english() else self.citation_zh
+
+    @property
+    def title(self) -> str:
+        """In the active language."""
+        return self.title_en if english() else self.title_zh
+
+    @property
+    def remedy_text(self) -> str:
+        """In the active language (zh-Hans where no English was written)."""
+        return (self.remedy_en or self.remedy) if english() else self.remedy
+
+
+def english() -> bool:
+    return (get_language() or "").startswith("en")
 
 
 def cite(article: int | None, clause: str = "") -> str:
@@ -112,15 +135,26 @@ def cite_zh(article: int | None, clause: str = "") -> str:
     return f"第{article}条" + (f"第{clause}项" if clause else "")
 
 
+def cite_local(article: int | None, clause: str = "") -> str:
+    """In the active language."""
+    return cite(article, clause) if english() else cite_zh(article, clause)
+
+
 class Finding(NamedTuple):
-    """A rule's verdict on one compound (a named tuple: tens of thousands per city run)."""
+    """A rule's verdict on one compound (a named tuple: tens of thousands per city run). `lines`
+    are the evidence as the rule wrote it (see `evidence`); `.evidence` is its text."""
 
     rule_id: str
     article: int | None
     clause: str
     status: Status
-    evidence: list[str]
+    lines: list[Line]
     remedy: str = ""
+
+    @property
+    def evidence(self) -> list[str]:
+        """The evidence in the active language."""
+        return render_all(self.lines)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -129,19 +163,14 @@ class Finding(NamedTuple):
             "clause": self.clause,
             "citation": cite(self.article, self.clause),
             "status": str(self.status),
-            "evidence": list(self.evidence),
+            "evidence": self.evidence,
             "remedy": self.remedy,
         }
 
-    def stored(self) -> dict[str, Any]:
-        """The form kept in `CompoundAssessment.findings` (the remedy comes from the pack)."""
-        return {
-            "rule_id": self.rule_id,
-            "article": self.article,
-            "clause": self.clause,
-            "status": str(self.status),
-            "evidence": self.evidence,
-        }
+    def stored(self) -> list[Any]:
+        """The form kept in `CompoundAssessment.findings`: `[rule_id, article, clause, status,
+        lines]` (titles and remedy come from the pack version the assessment names)."""
+        return [self.rule_id, self.article, self.clause, str(self.status), self.lines]
 
 
 @dataclass(frozen=True)
@@ -151,27 +180,41 @@ class RulePack:
     advisory: bool
     rules: tuple[Rule, ...]
     title: str = ""
+    title_en: str = ""
+
+    @property
+    def localized_title(self) -> str:
+        return (self.title_en or self.title) if english() else self.title
 
     def rule(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)
 
     def with_rules(self, rules: Iterable[Rule], version: str | None = None) -> RulePack:
-        return RulePack(self.name, version or self.version, self.advisory, tuple(rules), self.title)
+        return RulePack(self.name, version or self.version, self.advisory, tuple(rules), self.title, self.title_en)
 
 
 def evaluate(rule: Rule, snapshot: Snapshot) -> Finding:
     """One rule on one snapshot; never raises."""
     try:
-        status, evidence = rule.func(snapshot)
-        status = status if type(status) is Status else Status(status)
-        evidence = list(map(str, evidence))
+        status, lines = rule.func(snapshot)
+        if type(status) is not Status:
+            status = Status(status)
+        if type(lines) is not list:
+            lines = list(lines)
     except Exception as exc:  # a broken rule must not stop the run (issue 4)
         return Finding(rule.id, rule.article, rule.clause, Status.ERROR, [f"{type(exc).__name__}: {exc}"], rule.remedy)
-    if not evidence and status in (Status.UNKNOWN, Status.FAIL):
-        return Finding(rule.id, rule.article, rule.clause, Status.ERROR, [f"规则未给出{status}的依据"], rule.remedy)
-    if status == Status.FAIL and rule.level == Level.ENCOURAGED:
+    if not lines and (status is Status.UNKNOWN or status is Status.FAIL):
+        return Finding(rule.id, rule.article, rule.clause, Status.ERROR, [NO_GROUNDS[status]], rule.remedy)
+    if status is Status.FAIL and rule.level is Level.ENCOURAGED:
         status = Status.RECOMMENDATION
-    return Finding(rule.id, rule.article, rule.clause, status, evidence, rule.remedy)
+    return Finding(rule.id, rule.article, rule.clause, status, lines, rule.remedy)
+
+
+# A verdict that must say why and does not is an error of the rule.
+NO_GROUNDS = {
+    Status.UNKNOWN: gettext_noop("规则未给出“无法判断”的依据"),
+    Status.FAIL: gettext_noop("规则未给出“不符合”的依据"),
+}
 
 
 def run(pack: RulePack, snapshot: Snapshot) -> list[Finding]:

@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .engine import Outcome, Status
+from .evidence import Line, _, term
 from .snapshot import Snapshot
 
 Row = Any  # a snapshot table row (named tuple)
@@ -15,8 +16,8 @@ Row = Any  # a snapshot table row (named tuple)
 CAMERA_TYPES = frozenset({"camera", "anpr_camera"})
 ELEVATOR_FLOORS = 7  # GB 50096-2011 §6.4.1: 7 floors or more must have lifts
 
-NO_DEVICES = "本小区未登记任何设备（设备台账未建立）"
-NO_SITE = "本小区尚未登记楼栋和出入口（登记未完成）"
+NO_DEVICES = _("本小区未登记任何设备（设备台账未建立）")
+NO_SITE = _("本小区尚未登记楼栋和出入口（登记未完成）")
 
 
 def site_surveyed(s: Snapshot) -> bool:
@@ -50,8 +51,15 @@ def is_anpr(d: Row) -> bool:
 
 
 def devices_at(s: Snapshot, kind: str, pred: Callable[[Row], bool]) -> set[int]:
-    """Ids of the places of `kind` in THIS compound covered by an installed device matching `pred`."""
-    return {place_id for place_id, devices in s.installed_at.get(kind, {}).items() if any(map(pred, devices))}
+    """Ids of the places of `kind` in THIS compound covered by an installed device matching `pred`
+    (asked once per snapshot: several rules ask the same, e.g. which entrances have a camera)."""
+    key = (kind, pred)
+    found = s.memo.get(key)
+    if found is None:
+        found = s.memo[key] = {
+            place_id for place_id, devices in s.installed_at.get(kind, {}).items() if any(map(pred, devices))
+        }
+    return found
 
 
 def label(kind: str, row: Row) -> str:
@@ -64,40 +72,44 @@ def label(kind: str, row: Row) -> str:
 
 
 def need_list(s: Snapshot, rows: Sequence[Row], what: str, *, required: bool) -> Outcome | None:
-    """The verdict when a list is empty (None when it is not); see engine's docstring."""
+    """The verdict when a list is empty (None when it is not); see engine's docstring. `what`
+    names the part (a term marked with gettext_noop)."""
     if rows:
         return None
     if not site_surveyed(s):
-        return Status.UNKNOWN, [f"未登记{what}", NO_SITE]
-    if required:
-        return Status.FAIL, [f"本小区未登记{what}（楼栋、出入口已登记，视为没有{what}）"]
-    return Status.NOT_APPLICABLE, [f"本小区未登记{what}（楼栋、出入口已登记，视为没有{what}）"]
+        return Status.UNKNOWN, [_("未登记{part}", part=term(what)), NO_SITE]
+    absent = _("本小区未登记{part}（楼栋、出入口已登记，视为没有{part}）", part=term(what))
+    return (Status.FAIL if required else Status.NOT_APPLICABLE), [absent]
 
 
-def combine(results: Iterable[tuple[str, str]], passed: str) -> Outcome:
-    """Per-place results ("fail"/"unknown"/"pass", message) to one outcome: any fail fails,
-    else any unknown is unknown, else pass. Evidence lists every failing and unknown place;
-    the message of a pass is not used (callers may leave it empty)."""
+def combine(results: Iterable[tuple[str, Line]], passed: str, **params: Any) -> Outcome:
+    """Per-place results ("fail"/"unknown"/"pass", line) to one outcome: any fail fails, else
+    any unknown is unknown, else pass. Evidence lists every failing and unknown place; the line
+    of a pass is not used (callers may leave it empty)."""
     fails, unknowns, passes = [], [], 0
-    for status, message in results:
-        if status == Status.FAIL:
-            fails.append(message)
-        elif status == Status.UNKNOWN:
-            unknowns.append(message)
+    for status, line in results:
+        if status is Status.FAIL:
+            fails.append(line)
+        elif status is Status.UNKNOWN:
+            unknowns.append(line)
         else:
             passes += 1
-    return verdict(fails, unknowns, passes, passed)
+    return verdict(fails, unknowns, passes, passed, **params)
 
 
-def verdict(fails: list[str], unknowns: list[str], passes: int, passed: str) -> Outcome:
-    """`combine` from the failing and unknown messages and the number of passes."""
+NOTHING_TO_CHECK = _("没有可检查的登记记录")
+
+
+def verdict(fails: list[Line], unknowns: list[Line], passes: int, passed: str, **params: Any) -> Outcome:
+    """`combine` from the failing and unknown lines and the number of passes; `passed` is the
+    template of the pass line, given the number of passes as `{n}` and `params`."""
     if not (fails or unknowns or passes):  # callers check for empty lists first; never pass on nothing
-        return Status.UNKNOWN, ["没有可检查的登记记录"]
+        return Status.UNKNOWN, [NOTHING_TO_CHECK]
     if fails:
         return Status.FAIL, fails + unknowns
     if unknowns:
         return Status.UNKNOWN, unknowns
-    return Status.PASS, [passed.format(n=passes)]
+    return Status.PASS, [_(passed, n=passes, **params) if "{" in passed else passed]
 
 
 def coverage(
@@ -109,12 +121,12 @@ def coverage(
     passed: str,
 ) -> Outcome:
     """Every place has an installed device matching `pred`; evidence names each uncovered place
-    ("3号楼2单元 无单元门口摄像机")."""
+    ("3号楼2单元 无单元门口摄像机"): `missing` is a template with `{place}`."""
     if not devices_surveyed(s):
         return Status.UNKNOWN, [NO_DEVICES]
     covered = devices_at(s, kind, pred)
     places = list(places)
-    fails = [f"{label(kind, p)} {missing}" for p in places if p.id not in covered]
+    fails = [_(missing, place=label(kind, p)) for p in places if p.id not in covered]
     return verdict(fails, [], len(places) - len(fails), passed)
 
 

@@ -3,9 +3,13 @@ judged on (deduplicated by hash, so a past report can be reproduced exactly) and
 
 A compound's findings are one JSON array on its `CompoundAssessment` (one row per compound, not
 one per finding: assessing the city writes 1,500 rows instead of 43,500), next to the count per
-status. Each element is `{"rule_id", "article", "clause", "status", "evidence"}`; the remedy and
-the titles come from the rule pack version the assessment names. To aggregate in SQL, unpack
-the array: `jsonb_array_elements(findings)` on PostgreSQL, `json_each(findings)` on SQLite;
+status. Each element is the array `[rule_id, article, clause, status, evidence]` — positional,
+so the field names are not written 43,500 times — with `evidence` a list of language-neutral
+lines (`evidence.py`: a zh-Hans template and its parameters, rendered in the reader's language
+when read). The remedy and the titles come from the rule pack version the assessment names.
+Results stored before this form hold `{"rule_id", "article", "clause", "status", "evidence"}`
+objects with zh-Hans text; `decode_finding` reads both. To aggregate in SQL, unpack the array:
+`jsonb_array_elements(findings) AS f`, then `f->>3` is the status (PostgreSQL);
 `services.tally` does it in Python for any backend."""
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .engine import Status, cite, cite_zh, get_pack
+from .engine import Status, cite, cite_local, cite_zh, get_pack
+from .evidence import Line, render_all
 
 
 class StoredSnapshot(models.Model):
@@ -97,21 +102,37 @@ class CompoundAssessment(models.Model):
 
     @cached_property
     def finding_records(self) -> list[StoredFinding]:
-        """The stored findings in pack order, with the remedy of the pack version used."""
+        """The stored findings in pack order, in the active language, with the remedy of the pack
+        version used."""
         try:
             pack = get_pack(self.assessment.pack_name, self.assessment.pack_version)
-            remedies = {r.id: r.remedy for r in pack.rules}
+            remedies = {r.id: r.remedy_text for r in pack.rules}
         except KeyError:  # a pack version no longer shipped: the findings still read, without remedy
             remedies = {}
-        return [StoredFinding.load(item, remedies.get(item["rule_id"], "")) for item in self.findings]
+        records = []
+        for item in self.findings:
+            finding = decode_finding(item)
+            records.append(StoredFinding.load(finding, remedies.get(finding[0], "")))
+        return records
 
     def finding(self, rule_id: str) -> StoredFinding | None:
         return next((f for f in self.finding_records if f.rule_id == rule_id), None)
 
 
+StoredTuple = tuple[str, int | None, str, str, list[Line]]
+
+
+def decode_finding(item: list[Any] | dict[str, Any]) -> StoredTuple:
+    """(rule_id, article, clause, status, evidence lines) of a stored finding, either form."""
+    if isinstance(item, dict):  # stored before the positional form
+        return item["rule_id"], item["article"], item["clause"], item["status"], item["evidence"]
+    rule_id, article, clause, status, lines = item
+    return rule_id, article, clause, status, lines
+
+
 @dataclass(frozen=True)
 class StoredFinding:
-    """One element of `CompoundAssessment.findings`."""
+    """One element of `CompoundAssessment.findings`, its evidence in the active language."""
 
     rule_id: str
     article: int | None
@@ -119,18 +140,12 @@ class StoredFinding:
     status: str
     evidence: list[str] = field(default_factory=list)
     remedy: str = ""  # of the pack; shown only for findings that are not a pass
+    lines: list[Line] = field(default_factory=list)  # the evidence as stored
 
     @classmethod
-    def load(cls, item: dict[str, Any], remedy: str = "") -> StoredFinding:
-        status = item["status"]
-        return cls(
-            item["rule_id"],
-            item["article"],
-            item["clause"],
-            status,
-            list(item["evidence"]),
-            remedy if status != Status.PASS else "",
-        )
+    def load(cls, finding: StoredTuple, remedy: str = "") -> StoredFinding:
+        rule_id, article, clause, status, lines = finding
+        return cls(rule_id, article, clause, status, render_all(lines), remedy if status != Status.PASS else "", lines)
 
     @property
     def citation(self) -> str:
@@ -139,3 +154,7 @@ class StoredFinding:
     @property
     def citation_zh(self) -> str:
         return cite_zh(self.article, self.clause)
+
+    @property
+    def citation_local(self) -> str:
+        return cite_local(self.article, self.clause)

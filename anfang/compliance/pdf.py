@@ -56,7 +56,7 @@ class AdvisorySection:
 
     @property
     def title(self) -> str:
-        return (self.pack.title if self.pack and self.pack.title else "") or self.result.assessment.pack_name
+        return (self.pack.localized_title if self.pack else "") or self.result.assessment.pack_name
 
     @property
     def summary(self) -> list[SummaryItem]:
@@ -105,7 +105,7 @@ def report_context(compound: Compound, result: CompoundAssessment) -> dict[str, 
     return {
         "compound": compound,
         "result": result,
-        "regulation": (pack.title if pack else "") or result.assessment.pack_name,
+        "regulation": (pack.localized_title if pack else "") or result.assessment.pack_name,
         "report_tz": REPORT_TZ,
         "assessed_at": result.assessed_at,
         "generated_at": timezone.now(),
@@ -130,9 +130,12 @@ def render_pdf(compound: Compound, result: CompoundAssessment) -> bytes:
     return HTML(string=render_html(compound, result), base_url=base_url).write_pdf()
 
 
-def content_disposition(compound: Compound, when: datetime) -> str:
-    """RFC 6266 / 5987: an ASCII fallback name, then the real one in UTF-8."""
+def content_disposition(
+    compound: Compound, when: datetime, *, title: str | None = None, stem: str = "compliance-report"
+) -> str:
+    """RFC 6266 / 5987: an ASCII fallback name, then the real one in UTF-8. Other reports of a
+    compound (the duty record) pass their own `title` and ASCII `stem`."""
     day = timezone.localtime(when, REPORT_TZ).strftime("%Y%m%d")
     name = re.sub(r'[\\/:*?"<>|\s]+', "_", compound.name).strip("_") or str(compound.pk)
-    utf8 = f"{_('合规报告')}-{name}-{day}.pdf"
-    return f"attachment; filename=\"compliance-report-{compound.pk}-{day}.pdf\"; filename*=UTF-8''{quote(utf8)}"
+    utf8 = f"{title or _('合规报告')}-{name}-{day}.pdf"
+    return f"attachment; filename=\"{stem}-{compound.pk}-{day}.pdf\"; filename*=UTF-8''{quote(utf8)}"

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_noop
+
 from .snapshot import Snapshot
 
-NOT_YET = "值班/维护模块尚未建立（duty/maintenance modules not yet in place），无运行数据"
+NOT_YET = gettext_noop("值班/维护模块尚未建立（duty/maintenance modules not yet in place），无运行数据")
 
 
 def _section(s: Snapshot, key: str) -> dict[str, Any] | None:

@@ -1,9 +1,12 @@
 """Running and storing assessments, diffing and reproducing them.
 
 `assess` judges any number of compounds with a fixed number of queries: the snapshots come
-from `build_snapshots` (one query per table), known snapshot hashes are looked up once, new
+from `build_snapshots` (one query per table), known snapshot hashes are looked up once (a
+snapshot is stored once per content: an unchanged compound's is not written again), new
 snapshots and the compound results (each carrying its findings) are written with one COPY each
-(`bulk.py`); the snapshots are written while the rules run."""
+(`bulk.py`). Both COPYs run on a writer thread while the rules run on this one: the snapshots
+first, then each compound's result as soon as it is judged, so the database stores while Python
+judges."""
 
 from __future__ import annotations
 
@@ -15,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -23,9 +25,9 @@ from anfang.compounds.models import Compound
 from anfang.core.choices import OrgKind, Role
 from anfang.core.grants import has_role
 
-from .bulk import in_background, insert_rows, lock_writes
+from .bulk import Writer, background_writer, lock_writes
 from .engine import Finding, RulePack, Status, counts, get_pack, registered_packs, run
-from .models import Assessment, CompoundAssessment, StoredFinding, StoredSnapshot
+from .models import Assessment, CompoundAssessment, StoredFinding, StoredSnapshot, decode_finding
 from .snapshot import Snapshot, build_snapshots, snapshot_hash
 
 
@@ -47,6 +49,16 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
+RESULT_FIELDS = (
+    "assessment_id",
+    "compound_id",
+    "snapshot_id",
+    "assessed_at",
+    *(f"n_{status}" for status in Status),
+    "findings",
+)
+
+
 @transaction.atomic
 def assess(
     actor: Any, compounds: QuerySet[Compound], pack: RulePack | None = None, *, scope_label: str = ""
@@ -55,38 +67,40 @@ def assess(
     started = timezone.now()
     with _no_gc():
         snapshots = build_snapshots(scoped(actor, compounds))
+        judged_at = timezone.now()  # the registry as read: the time every result speaks for
         canonical = {cid: snap.canonical_bytes() for cid, snap in snapshots.items()}
         hashes = {cid: snapshot_hash(data) for cid, data in canonical.items()}
         new = _new_snapshots(canonical, hashes)
-        with in_background(lambda db: _store_snapshots(new, db)):  # the rules need no database
-            results = {cid: run(pack, snap) for cid, snap in snapshots.items()}
-            per_compound = {cid: counts(findings) for cid, findings in results.items()}
-        finished = timezone.now()
         assessment = Assessment.objects.create(
             scope_label=scope_label or f"{len(snapshots)}个小区",
             pack_name=pack.name,
             pack_version=pack.version,
             advisory=pack.advisory,
             started_at=started,
-            finished_at=finished,
             actor=actor if getattr(actor, "pk", None) else None,
             compounds_count=len(snapshots),
-            counts={str(s): sum(c[str(s)] for c in per_compound.values()) for s in Status},
         )
-        insert_rows(
-            CompoundAssessment,
-            [
-                {
-                    "assessment_id": assessment.pk,
-                    "compound_id": cid,
-                    "snapshot_id": hashes[cid],
-                    "assessed_at": finished,
-                    **{f"n_{status}": n for status, n in per_compound[cid].items()},
-                    "findings": [f.stored() for f in results[cid]],
-                }
-                for cid in snapshots
-            ],
-        )
+        total = dict.fromkeys(map(str, Status), 0)
+        with background_writer() as writer:  # the rules need no database
+            _store_snapshots(writer, new, judged_at)
+            results = writer.stream(CompoundAssessment, RESULT_FIELDS)
+            for cid, snapshot in snapshots.items():
+                findings = run(pack, snapshot)
+                per_status = counts(findings)
+                for status, n in per_status.items():
+                    total[status] += n
+                results.put(
+                    {
+                        "assessment_id": assessment.pk,
+                        "compound_id": cid,
+                        "snapshot_id": hashes[cid],
+                        "assessed_at": judged_at,
+                        **{f"n_{status}": n for status, n in per_status.items()},
+                        "findings": [f.stored() for f in findings],
+                    }
+                )
+        assessment.finished_at, assessment.counts = timezone.now(), total
+        Assessment.objects.filter(pk=assessment.pk).update(finished_at=assessment.finished_at, counts=total)
     return assessment
 
 
@@ -97,9 +111,9 @@ def _new_snapshots(canonical: dict[int, bytes], hashes: dict[int, str]) -> dict[
     return {h: canonical[cid] for cid, h in hashes.items() if h not in known}
 
 
-def _store_snapshots(new: dict[str, bytes], db: BaseDatabaseWrapper) -> None:
-    now = timezone.now()
-    insert_rows(StoredSnapshot, [{"hash": h, "data": data.decode(), "created_at": now} for h, data in new.items()], db)
+def _store_snapshots(writer: Writer, new: dict[str, bytes], now: Any) -> None:
+    """The canonical JSON goes in as the UTF-8 bytes it already is (see `bulk.insert_rows`)."""
+    writer.insert(StoredSnapshot, [{"hash": h, "data": data, "created_at": now} for h, data in new.items()])
 
 
 def stored_snapshot(result: CompoundAssessment) -> Snapshot:
@@ -151,7 +165,7 @@ def tally(
     )
     for key, findings in rows:
         counter = groups.setdefault(key, Counter())
-        counter.update((f["article"], f["clause"], f["status"]) for f in findings)
+        counter.update(decode_finding(f)[1:4] for f in findings)
     return groups
 
 

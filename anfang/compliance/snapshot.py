@@ -183,6 +183,7 @@ COMPOUND = Table(
 )
 
 INSTALLED = frozenset({"active", "faulty"})  # planned and retired devices protect nothing
+_FIELDS = {"compound": list(COMPOUND.fields), **{name: list(t.fields) for name, t in TABLES.items()}}
 
 
 @dataclass(frozen=True)
@@ -215,26 +216,39 @@ class Snapshot:
         return "managed" if self.compound.property_company_id else "unmanaged"
 
     @cached_property
+    def _index(self) -> tuple[tuple, dict[str, list[Any]], dict[str, dict[int, list[Any]]]]:
+        """The installed devices, by subsystem, and by place (one pass over the devices)."""
+        installed: list[Any] = []
+        by_subsystem: defaultdict[str, list[Any]] = defaultdict(list)
+        at: defaultdict[str, dict[int, list[Any]]] = defaultdict(dict)
+        cid = self.compound.id
+        for d in self.devices:
+            if d.status in INSTALLED:
+                installed.append(d)
+                by_subsystem[d.subsystem].append(d)
+                if d.place_kind and d.place_compound_id == cid:
+                    at[d.place_kind].setdefault(d.place_id, []).append(d)
+        return tuple(installed), dict(by_subsystem), dict(at)
+
+    @property
     def installed(self) -> tuple:
         """Devices in place and meant to work (active or faulty)."""
-        return tuple(d for d in self.devices if d.status in INSTALLED)
+        return self._index[0]
 
-    @cached_property
+    @property
     def installed_by_subsystem(self) -> dict[str, list[Any]]:
-        index: dict[str, list[Any]] = defaultdict(list)
-        for d in self.installed:
-            index[d.subsystem].append(d)
-        return dict(index)
+        return self._index[1]
 
-    @cached_property
+    @property
     def installed_at(self) -> dict[str, dict[int, list[Any]]]:
         """Installed devices by place kind, then place id; places of THIS compound only (a link
         into another compound covers nothing here; the data-quality rule reports it)."""
-        index: dict[str, dict[int, list[Any]]] = defaultdict(dict)
-        for d in self.installed:
-            if d.place_kind and d.place_compound_id == self.compound.id:
-                index[d.place_kind].setdefault(d.place_id, []).append(d)
-        return dict(index)
+        return self._index[2]
+
+    @cached_property
+    def memo(self) -> dict[Any, Any]:
+        """Answers the rules share within one snapshot (see `facts.devices_at`)."""
+        return {}
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -248,9 +262,17 @@ class Snapshot:
 
     def canonical_bytes(self) -> bytes:
         """Sorted keys, no whitespace, UTF-8: byte for byte what `json.dumps(sort_keys=True,
-        ensure_ascii=False, separators=(",", ":"))` writes (so hashes stay as they were), several
-        times faster (orjson)."""
-        return orjson.dumps(self.to_dict(), option=orjson.OPT_SORT_KEYS)
+        ensure_ascii=False, separators=(",", ":"))` of `to_dict()` writes (so hashes stay as they
+        were), several times faster: orjson, the rows handed over as they are (named tuples,
+        which orjson writes as arrays through `default=tuple`)."""
+        data: dict[str, Any] = {
+            "format": FORMAT,
+            "compound": {"fields": _FIELDS["compound"], "row": self.compound},
+            "operations": _json_ready(dict(self.operations)) if self.operations else {},
+        }
+        for name in TABLES:
+            data[name] = {"fields": _FIELDS[name], "rows": getattr(self, name)}
+        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS, default=tuple)
 
     def canonical_json(self) -> str:
         return self.canonical_bytes().decode()

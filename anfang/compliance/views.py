@@ -15,14 +15,13 @@ from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from anfang.compounds.models import Compound
 
 from . import services
-from .engine import STATUS_LABELS, Rule, RulePack, Status, cite, cite_zh, get_pack, worst
+from .engine import STATUS_LABELS, Rule, RulePack, Status, cite, cite_local, cite_zh, english, get_pack, worst
 from .models import CompoundAssessment, StoredFinding
 
 
@@ -37,9 +36,13 @@ class ReportRow:
 
     @property
     def title(self) -> str:
-        if self.rule is None:
-            return self.finding.rule_id
-        return self.rule.title_en if (get_language() or "").startswith("en") else self.rule.title_zh
+        """In the active language, from the pack version the assessment used."""
+        return self.finding.rule_id if self.rule is None else self.rule.title
+
+    @property
+    def citation_local(self) -> str:
+        # An advisory rule cites its standard's clause, not an article.
+        return self.rule.citation_local if self.rule else self.finding.citation_local
 
     @property
     def status_label(self) -> str:
@@ -64,6 +67,16 @@ class ArticleBlock:
     @property
     def citation_zh(self) -> str:
         return cite_zh(self.article, self.clause)
+
+    @property
+    def citation_local(self) -> str:
+        """The heading's citation in the active language."""
+        return cite_local(self.article, self.clause)
+
+    @property
+    def citation_secondary(self) -> str:
+        """The English citation shown beside the Chinese one (nothing more in English)."""
+        return "" if english() else self.citation
 
     @property
     def status(self) -> str:
@@ -158,6 +171,16 @@ def _previous(result: CompoundAssessment) -> CompoundAssessment | None:
     )
 
 
+def regulation_title(result: CompoundAssessment | None) -> str:
+    """The title of the pack the result was judged by, in the active language."""
+    if result is None:
+        return ""
+    try:
+        return get_pack(result.assessment.pack_name, result.assessment.pack_version).localized_title
+    except KeyError:  # a pack version no longer shipped
+        return result.assessment.pack_name
+
+
 def _assessable(request: HttpRequest, compound: Compound) -> QuerySet[Compound]:
     return services.assessable(request.user, Compound.objects.filter(pk=compound.pk))
 
@@ -169,6 +192,7 @@ def compound_report(request: HttpRequest, pk: int) -> HttpResponse:
     context: dict[str, Any] = {
         "compound": compound,
         "result": result,
+        "regulation": regulation_title(result),
         "blocks": [],
         "changes": None,
         "advisory_sections": advisory_sections(compound),

@@ -22,7 +22,7 @@ from openpyxl.styles import Font, PatternFill
 
 from . import dashboard as d
 from . import services
-from .engine import cite_zh, get_pack
+from .engine import cite_local, get_pack
 
 LIST_ALL_LIMIT = 300  # beyond this the page asks to pick a station (or export)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -162,7 +162,7 @@ def workbook(data: d.Dashboard) -> Workbook:
         wb,
         _("条款符合率"),
         [_("条款"), _("符合"), _("不符合"), _("无法判断"), _("不适用"), _("符合率")],
-        [[a.citation_zh, a.passed, a.failed, a.unknown, a.not_applicable, a.rate] for a in data.articles],
+        [[a.citation_local, a.passed, a.failed, a.unknown, a.not_applicable, a.rate] for a in data.articles],
         {6},
     )
     _sheet(
@@ -186,7 +186,7 @@ def workbook(data: d.Dashboard) -> Workbook:
     _sheet(
         wb,
         _("全部小区"),
-        [_("小区"), _("派出所"), _("评估时间"), _("符合率")] + [cite_zh(*k) for k in keys],
+        [_("小区"), _("派出所"), _("评估时间"), _("符合率")] + [cite_local(*k) for k in keys],
         [
             [c.name, c.station_name, _local(c.assessed_at), c.share] + [d.status_label(c.articles.get(k)) for k in keys]
             for c in data.compounds

@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from anfang.compliance import services
+from anfang.compliance import bulk, services
 from anfang.compliance.models import Assessment, CompoundAssessment, StoredSnapshot
 from anfang.compliance.services import assess, diff, latest, reproduce, tally
 from anfang.compliance.snapshot import Snapshot, build_snapshots, snapshot_hash
@@ -177,15 +177,17 @@ def test_stored_findings_read_back_with_the_remedy_of_the_pack(orgs):
     site = exemplary(orgs)
     DutyRoom.objects.filter(compound=site.compound).update(area_m2="19.9")
     result = assess(None, Compound.objects.filter(pk=site.compound.pk)).compound_results.get()
-    stored = result.findings[[f["rule_id"] for f in result.findings].index("yingkou_2015.art15.duty_room")]
-    assert stored == {
-        "rule_id": "yingkou_2015.art15.duty_room",
-        "article": 15,
-        "clause": "",
-        "status": "fail",
-        "evidence": ["南门值班室 面积19.9㎡，不足20㎡"],
-    }
+    stored = result.findings[[f[0] for f in result.findings].index("yingkou_2015.art15.duty_room")]
+    # Positional, the evidence language-neutral: the zh-Hans template and its parameters.
+    assert stored == [
+        "yingkou_2015.art15.duty_room",
+        15,
+        "",
+        "fail",
+        [["{room} 面积{area}㎡，不足{minimum}㎡", {"room": "南门值班室", "area": "19.9", "minimum": 20}]],
+    ]
     duty = result.finding("yingkou_2015.art15.duty_room")
+    assert duty.evidence == ["南门值班室 面积19.9㎡，不足20㎡"]
     assert duty.remedy.startswith("在主出入口设立不少于20平方米的治安值班室")
     assert (duty.citation, duty.citation_zh) == ("Art. 15", "第15条")
     assert result.finding("yingkou_2015.art9.units").remedy == ""  # a pass needs no remedy
@@ -208,18 +210,29 @@ def test_tally_counts_findings_per_article_and_per_station(world):
     assert sum(by_station.values(), Counter()) == overall
 
 
-def test_a_failed_assessment_stores_nothing(orgs, monkeypatch):
-    """Snapshots are written on a second thread while the rules run (PostgreSQL); an error there
-    or after it rolls the whole assessment back."""
-    site = exemplary(orgs)
+@pytest.mark.parametrize("failing", ["compliance_storedsnapshot", "compliance_compoundassessment", "rules"])
+def test_a_failed_assessment_stores_nothing(orgs, monkeypatch, failing):
+    """Snapshots and results are written on a second thread while the rules run (PostgreSQL); an
+    error there, or in the run itself, rolls the whole assessment back and is the one raised."""
+    sites = [exemplary(orgs), exemplary(orgs, "第二小区")]
+    qs = Compound.objects.filter(pk__in=[s.compound.pk for s in sites])
+    insert_rows = bulk.insert_rows
 
-    def broken(new, db):
+    def broken_insert(model, rows, db=None, **kw):
+        if model._meta.db_table == failing:
+            raise RuntimeError("disk full")
+        return insert_rows(model, rows, db, **kw)
+
+    def broken_run(pack, snapshot):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(services, "_store_snapshots", broken)
+    monkeypatch.setattr(bulk, "insert_rows", broken_insert)
+    if failing == "rules":
+        monkeypatch.setattr(services, "run", broken_run)
     with pytest.raises(RuntimeError, match="disk full"):
-        assess(None, Compound.objects.filter(pk=site.compound.pk))
+        assess(None, qs)
     assert not Assessment.objects.exists() and not StoredSnapshot.objects.exists()
+    assert not CompoundAssessment.objects.exists()
     monkeypatch.undo()
-    assess(None, Compound.objects.filter(pk=site.compound.pk))
-    assert StoredSnapshot.objects.count() == 1 and CompoundAssessment.objects.count() == 1
+    assess(None, qs)
+    assert StoredSnapshot.objects.count() == 2 and CompoundAssessment.objects.count() == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -10,14 +11,31 @@ from anfang.compliance.engine import Level, cite, cite_zh, get_pack
 
 REGULATION = Path(__file__).resolve().parents[2] / "anfang" / "compliance" / "regulation" / "yingkou_2015.txt"
 SEED = Path("/work/shared/seeds/000_08cc38e73686a3ff.txt")
+CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 @pytest.mark.parametrize("rule", get_pack().rules, ids=lambda r: r.id)
 def test_rule_metadata_is_complete_and_quoted_verbatim(rule):
-    assert rule.title_zh and rule.title_en and rule.remedy
+    assert rule.title_zh and rule.title_en and rule.remedy and rule.remedy_en
+    assert not CJK.search(rule.title_en) and not CJK.search(rule.remedy_en)
     if rule.article is not None:
         assert rule.excerpt and rule.excerpt in REGULATION.read_text(encoding="utf-8")
         assert f"第{_zh_number(rule.article)}条" in REGULATION.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("rule", get_pack("gb_advisory").rules, ids=lambda r: r.id)
+def test_advisory_rules_have_english_titles_and_remedies(rule):
+    assert rule.title_en and rule.remedy_en and not CJK.search(rule.title_en + rule.remedy_en)
+
+
+def test_pack_titles_in_both_languages():
+    from django.utils import translation
+
+    for name in ("yingkou_2015", "gb_advisory"):
+        pack = get_pack(name)
+        assert CJK.search(pack.localized_title) and pack.title_en
+        with translation.override("en"):
+            assert pack.localized_title == pack.title_en
 
 
 def test_only_the_lock_grade_is_encouraged():
