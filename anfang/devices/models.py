@@ -182,6 +182,20 @@ class DeviceCredential(models.Model):
     enabled = models.BooleanField(_("允许接入"), default=True)
     rotated_at = models.DateTimeField(_("最近更换"), auto_now=True)
 
+    # Pull connection, for devices whose events the platform fetches (Dahua event stream): the
+    # platform logs in to the device. The password must stay readable to answer the device's digest
+    # challenge, so unlike the token it cannot be hashed. editable=False keeps it out of model
+    # forms, the admin and change-history snapshots (core.history.snapshot skips non-editable
+    # fields); it is set only through devices.services.set_pull_connection and never displayed.
+    pull_url = models.CharField(
+        _("事件拉取地址"),
+        max_length=255,
+        blank=True,
+        help_text=_("设备的 HTTP 地址，如 http://10.0.0.20；平台以摘要认证订阅其事件流（大华）"),
+    )
+    pull_username = models.CharField(_("设备登录用户名"), max_length=64, blank=True)
+    pull_password = models.CharField(max_length=128, blank=True, editable=False)
+
     class Meta:
         verbose_name = _("设备接入凭据")
         verbose_name_plural = _("设备接入凭据")
