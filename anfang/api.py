@@ -178,11 +178,13 @@ def _mount() -> None:
     from anfang.compounds.api import router as compounds_router
     from anfang.core.api import router as core_router
     from anfang.devices.api import router as devices_router
+    from anfang.events.api import router as events_router
 
     api.add_router("/core", core_router)
     api.add_router("/compounds", compounds_router)
     api.add_router("/devices", devices_router)
     api.add_router("/compliance", compliance_router)
+    api.add_router("/events", events_router)
 
 
 _mount()

@@ -59,9 +59,12 @@ def record(
     device: Device | None = None,
     body: bytes | None = None,
     secret: str | None = None,
+    limited: bool = False,
 ) -> DeadLetter | None:
     """Keep `body` (default: the whole payload) with the reason. Returns the dead letter, or None
-    when it was spooled or counted under the rate limit. Raises OSError if it cannot be kept."""
+    when it was spooled or counted under the rate limit. Raises OSError if it cannot be kept.
+    Unauthenticated payloads are rate-limited, and so is anything else a stranger can send
+    (`limited`: e.g. an MQTT message too broken to read the device token from)."""
     data = payload.body if body is None else body
     limit = settings.ANFANG_MAX_DEAD_LETTER_BYTES
     fields: dict[str, Any] = {
@@ -79,7 +82,8 @@ def record(
         "reason": rejected.reason,
         "detail": rejected.detail[:4000],
     }
-    if rejected.reason == c.DeadLetterReason.UNAUTHENTICATED and _over_limit(payload):
+    limited = limited or rejected.reason == c.DeadLetterReason.UNAUTHENTICATED
+    if limited and _over_limit(payload):
         return None
     try:
         with transaction.atomic():
@@ -95,7 +99,7 @@ def record(
         fields["body"] = base64.b64encode(fields["body"]).decode()
         spool.append("dead_letters", [fields])
         return None
-    if rejected.reason == c.DeadLetterReason.UNAUTHENTICATED:
+    if limited:
         _kept(payload, letter.pk)
     return letter
 

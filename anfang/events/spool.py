@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -65,21 +66,31 @@ def replay(write: Callable[[str, list[dict[str, Any]]], None]) -> int:
     keys make them so): a crash mid-file replays that file again."""
     done = 0
     for path in pending():
-        target = path if path.name.startswith("replaying-") else path.with_name("replaying-" + path.name[6:])
-        fd = os.open(path, os.O_RDONLY)
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            continue  # another replayer took it meanwhile
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 continue  # another replayer (or the writer, for a moment) holds it; next round
-            if target != path:
-                if not path.exists():
-                    continue
+            try:
+                same = os.fstat(fd).st_ino == os.stat(path).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:
+                continue  # renamed or finished by another replayer before we held it
+            target = path
+            if not path.name.startswith("replaying-"):
+                # A unique name: a replay that failed (database still down) leaves its file behind,
+                # and the same writer's next file must not be renamed over it.
+                target = path.with_name(f"replaying-{path.stem[len('spool-') :]}-{time.time_ns()}.jsonl")
                 os.rename(path, target)
             for batch in _batches(target):
                 write(batch["kind"], batch["records"])
                 done += 1
-            target.unlink()
+            target.unlink(missing_ok=True)
         finally:
             os.close(fd)
     return done
