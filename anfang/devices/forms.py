@@ -73,3 +73,14 @@ class DeviceForm(CompoundBoundForm):
         # The service fills the usual subsystem of the device type when left empty.
         self.fields["subsystem"].required = False
         self.fields["subsystem"].help_text = _("留空则按设备类型自动选择")
+
+
+class PushPathForm(forms.Form):
+    """The source addresses a secret push path is accepted from; the service checks each entry."""
+
+    allowed_sources = forms.CharField(
+        label=_("允许的来源地址"),
+        max_length=255,
+        required=False,
+        help_text=_("逗号分隔的 IP 或网段（如 10.0.0.0/24）；只接受来自这些地址的推送"),
+    )

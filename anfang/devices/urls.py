@@ -9,4 +9,7 @@ urlpatterns = [
     path("<int:pk>/", views.device_detail, name="detail"),
     path("<int:pk>/edit/", views.device_form, name="edit"),
     path("<int:pk>/delete/", views.device_delete, name="delete"),
+    path("<int:pk>/ingest/token/", views.device_ingest_token, name="ingest_token"),
+    path("<int:pk>/ingest/path/", views.device_ingest_path, name="ingest_path"),
+    path("<int:pk>/ingest/enabled/", views.device_ingest_enabled, name="ingest_enabled"),
 ]
