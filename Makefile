@@ -25,9 +25,18 @@ os-packages:
 migrate: $(STAMP)
 	$(PY) manage.py migrate --noinput
 
+# The demo console is alive: simulated devices push events (ISAPI to the server; Dahua streams;
+# MQTT only when a broker answers on ANFANG_MQTT_URL) while the server runs, and stop with it.
+SIM_DEVICES ?= 40
+SIM_RATE ?= 2
 demo: migrate
 	$(PY) manage.py seed_demo
-	@echo "Serving Anfang at http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
+	@mkdir -p var; \
+	$(PY) manage.py simulate --devices $(SIM_DEVICES) --rate $(SIM_RATE) --protocols isapi,mqtt,dahua \
+		--skip-unavailable --ingest --url http://$(HOST):$(PORT) --wait 120 --every 60 > var/simulate.log 2>&1 & \
+	sim=$$!; trap 'kill $$sim 2>/dev/null; wait $$sim 2>/dev/null' EXIT INT TERM; \
+	echo "Device simulator: $(SIM_DEVICES) devices, $(SIM_RATE) events/s (log: var/simulate.log)"; \
+	echo "Serving Anfang at http://$(HOST):$(PORT)/  (Ctrl-C to stop)"; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 serve: migrate

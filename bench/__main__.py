@@ -1,7 +1,9 @@
-"""`python -m bench [--quick] [--profile N]`: build the synthetic city in a fresh PostgreSQL
-database `anfang_bench`, then measure the compliance assessment of the city and the registry
-reads. Every figure is printed with its ratio to a limit measured in the same run (raw COPY,
-raw SQL); `--profile` adds cProfile output (N requests per endpoint, one assessment)."""
+"""`python -m bench [--quick] [--profile N] [--only ingest]`: build the synthetic city in a fresh
+PostgreSQL database `anfang_bench`, then measure the compliance assessment of the city, the
+registry reads and event ingestion (bench/ingest.py). Every figure is printed with its ratio to a
+limit measured in the same run (raw COPY, raw SQL, a bare endpoint); `--profile` adds cProfile
+output (N requests per endpoint, one assessment, the ingest workers and the ISAPI view).
+`--only ingest` runs the ingest benchmarks alone on a small city (60 compounds)."""
 
 from __future__ import annotations
 
@@ -47,8 +49,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, help="timed requests per endpoint (default 200)")
     parser.add_argument("--assessments", type=int, help="timed city assessments of each kind (default 5)")
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="also cProfile N requests per endpoint")
+    parser.add_argument("--only", choices=["ingest"], help="run only this suite (on a 60-compound city)")
+    parser.add_argument("--skip-ingest", action="store_true", help="leave out the ingest benchmarks")
+    parser.add_argument("--mqtt-rate", type=float, help="ingest: offered MQTT events/s (default 20000)")
+    parser.add_argument("--mqtt-seconds", type=float, help="ingest: MQTT flood window (default 60)")
     args = parser.parse_args(argv)
-    n_compounds = args.compounds or (60 if args.quick else 1500)
+    only_ingest = args.only == "ingest"
+    n_compounds = args.compounds or (60 if args.quick or only_ingest else 1500)
     n_requests = args.requests or (30 if args.quick else 200)
     warmup = 5 if args.quick else 20
     n_assess = args.assessments or (2 if args.quick else 5)
@@ -64,8 +71,19 @@ def main(argv: list[str] | None = None) -> int:
     from django.core.management import call_command
     from django.db import connection
 
-    from . import city, compliance, registry
+    from . import city, compliance, ingest, registry
     from .measure import Stopwatch
+
+    def run_ingest() -> bool:
+        config = ingest.Config.make(
+            args.quick, profile=bool(args.profile), mqtt_rate=args.mqtt_rate, mqtt_seconds=args.mqtt_seconds
+        )
+        report = ingest.run(dsn, config)
+        if report.profiles:
+            print("\n## ingest profiles\n" + "\n".join(report.profiles))
+        for problem in report.problems:
+            print(f"PROBLEM: {problem}", file=sys.stderr)
+        return not report.problems
 
     with Stopwatch() as migrate:
         call_command("migrate", verbosity=0)
@@ -77,6 +95,12 @@ def main(argv: list[str] | None = None) -> int:
         rows = city.copy_rows(devices)
         copy_seconds["copy"] = city.copy_devices(rows)
         city.truncate_devices()
+
+    if only_ingest:
+        city.generate_city(n_compounds)
+        with connection.cursor() as cur:
+            cur.execute("VACUUM ANALYZE")
+        return 0 if run_ingest() else 1
 
     stats = city.generate_city(n_compounds, before_device_insert=copy_baseline)
     with Stopwatch() as analyze, connection.cursor() as cur:
@@ -111,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         print(result.line())
     if profiles:
         print("\n## profiles\n" + profiles)
-    return 1 if any(r.problem for r in results) else 0
+    ingest_ok = args.skip_ingest or run_ingest()
+    return 1 if any(r.problem for r in results) or not ingest_ok else 0
 
 
 if __name__ == "__main__":
