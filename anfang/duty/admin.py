@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import DutySession, LogEntry, Shift
+from .models import DailyRecord, DutySession, LogEntry, Shift
 
 
 @admin.register(Shift)
@@ -33,6 +33,32 @@ class LogEntryAdmin(admin.ModelAdmin):
     date_hierarchy = "at"
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DailyRecord)
+class DailyRecordAdmin(admin.ModelAdmin):
+    """Read-only: records are written by `manage.py daily_records` and the record page (Art 33(1))."""
+
+    list_display = (
+        "day",
+        "compound",
+        "final",
+        "devices_heard",
+        "devices_in_service",
+        "alarms_raised",
+        "unstaffed_minutes",
+    )
+    list_filter = ("final",)
+    date_hierarchy = "day"
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
         return False
 
     def has_delete_permission(self, request, obj=None):

@@ -97,6 +97,59 @@ class LogEntry(models.Model):
         verbose_name = _("值班日志")
         verbose_name_plural = _("值班日志")
         ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["duty_room", "at"], name="log_room_at")]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.get_kind_display()}"
+
+
+class DailyRecord(models.Model):
+    """The compound's operating record of one local day (监控运行信息, Art 33(1): 保证物防、技防设施
+    24小时不间断运行，并有效记录监控运行信息). Computed by `records.compute`; kept. A record whose
+    day was over when it was computed is final and never changes; one of today is provisional and
+    recomputed on demand (definitions: anfang/duty/records.py)."""
+
+    compound = models.ForeignKey(
+        "compounds.Compound", verbose_name=_("小区"), on_delete=models.PROTECT, related_name="daily_records"
+    )
+    day = models.DateField(_("日期"))
+    computed_at = models.DateTimeField(_("生成时间"))
+    final = models.BooleanField(_("已定稿"), default=False, help_text=_("当日结束后生成的记录不再改变"))
+    method = models.PositiveSmallIntegerField(_("口径版本"), default=1)
+    devices_in_service = models.PositiveIntegerField(_("在用设备数"), default=0)
+    devices_heard = models.PositiveIntegerField(_("有通信设备数"), default=0)
+    silent_devices = models.JSONField(_("全天无通信设备"), default=list, blank=True)
+    alarms_raised = models.PositiveIntegerField(_("报警数"), default=0)
+    alarms_stale = models.PositiveIntegerField(_("迟到/重放报警数"), default=0)
+    alarms_by_kind = models.JSONField(_("按类型"), default=dict, blank=True)
+    alarms_by_outcome = models.JSONField(_("按处置结果"), default=dict, blank=True)
+    alarms_acknowledged = models.PositiveIntegerField(_("已确认报警数"), default=0)
+    alarms_closed = models.PositiveIntegerField(_("已关闭报警数"), default=0)
+    ack_median_seconds = models.FloatField(_("确认用时中位数（秒）"), null=True, blank=True)
+    ack_p90_seconds = models.FloatField(_("确认用时P90（秒）"), null=True, blank=True)
+    close_median_seconds = models.FloatField(_("关闭用时中位数（秒）"), null=True, blank=True)
+    close_p90_seconds = models.FloatField(_("关闭用时P90（秒）"), null=True, blank=True)
+    police_reports = models.JSONField(_("向公安机关报警"), default=list, blank=True)
+    duty_rooms = models.PositiveSmallIntegerField(_("值班室数"), default=0)
+    unstaffed_minutes = models.PositiveIntegerField(_("无人值班分钟数"), null=True, blank=True)
+    unstaffed_gaps = models.JSONField(_("无人值班时段"), default=list, blank=True)
+    judged_until = models.DateTimeField(_("统计截至"))
+
+    class Meta:
+        verbose_name = _("监控运行记录")
+        verbose_name_plural = _("监控运行记录")
+        ordering = ["-day", "compound_id"]
+        constraints = [models.UniqueConstraint(fields=["compound", "day"], name="daily_record_unique_day")]
+
+    def __str__(self) -> str:
+        return f"{self.compound_id} {self.day:%Y-%m-%d}"
+
+    def save(self, *args, **kwargs) -> None:
+        # Kept as written once final: a changed past record would no longer be evidence (Art 33(1)).
+        if self.pk and DailyRecord.objects.filter(pk=self.pk, final=True).exists():
+            raise ValueError("a final daily record is immutable")
+        super().save(*args, **kwargs)
+
+    @property
+    def online_share(self) -> float | None:
+        return self.devices_heard / self.devices_in_service if self.devices_in_service else None

@@ -110,6 +110,21 @@ def log_alarm(alarm: Any, text: str, *, actor: Any = None, at: dt.datetime | Non
     return log(room, c.LogKind.ALARM, text, author=actor, at=at, alarm=alarm) if room else None
 
 
+def log_alarms(entries: list[tuple[Any, str, dt.datetime]]) -> None:
+    """Automatic log entries for many alarms at once (alarm, text, time): the ingest path raises
+    alarms in batches, so rooms are looked up in one query and entries written in one insert."""
+    rooms: dict[int, DutyRoom] = {}
+    for room in DutyRoom.objects.filter(compound_id__in={entry[0].compound_id for entry in entries}).order_by(
+        "-is_monitoring_centre", "id"
+    ):
+        rooms.setdefault(room.compound_id, room)
+    LogEntry.objects.bulk_create(
+        LogEntry(duty_room=rooms[a.compound_id], kind=c.LogKind.ALARM, text=text, at=at, alarm=a)
+        for a, text, at in entries
+        if a.compound_id in rooms
+    )
+
+
 def room_coverage(room: DutyRoom, day: dt.date, *, now: dt.datetime | None = None) -> DayCoverage:
     start, end = day_bounds(day)
     sessions = DutySession.objects.filter(duty_room=room, signed_on_at__lt=end).exclude(signed_off_at__lte=start)
