@@ -88,7 +88,11 @@ def raise_alarms(stored: list[tuple[int, Incoming]]) -> list[Alarm]:
     """Writer hook (inside the event transaction): alarm-class events raise an alarm, or join the
     open alarm of the same device and kind within the correlation window. A condition ending
     (state stop) raises nothing. Late or replayed events raise an alarm marked stale, which the
-    console lists but does not sound."""
+    console lists but does not sound.
+
+    Works per batch, not per event: new alarms, links, steps and log entries are each one insert,
+    and joined alarms are updated once each in id order, so two ingest workers touching the same
+    alarms lock them in the same order and cannot deadlock."""
     candidates = [
         (event_id, e) for event_id, e in stored if e.state != EventState.STOP and rule_for(e.compound_id, e.kind).raises
     ]
@@ -100,20 +104,22 @@ def raise_alarms(stored: list[tuple[int, Incoming]]) -> list[Alarm]:
     ).order_by("last_event_at"):
         open_alarms[(alarm.device_id, alarm.kind)] = alarm
     raised: list[Alarm] = []
+    joined: dict[int, Alarm] = {}
+    joins: dict[int, int] = {}
+    links: list[tuple[Alarm, int]] = []
     for event_id, e in candidates:
         rule = rule_for(e.compound_id, e.kind)
         assert e.received_at is not None
         current = open_alarms.get((e.device_id, e.kind))
         if current is not None and e.received_at - current.last_event_at <= rule.correlation:
-            Alarm.objects.filter(pk=current.pk).update(
-                event_count=F("event_count") + 1, last_event_id=event_id, last_event_at=e.received_at
-            )
-            current.last_event_at = e.received_at
             current.event_count += 1
-            AlarmEvent.objects.create(alarm=current, event_id=event_id)
-            announce(current)
+            current.last_event_id, current.last_event_at = event_id, e.received_at
+            if current.pk is not None:
+                joined[current.pk] = current
+                joins[current.pk] = joins.get(current.pk, 0) + 1
+            links.append((current, event_id))
             continue
-        alarm = Alarm.objects.create(
+        alarm = Alarm(
             compound_id=e.compound_id,
             device_id=e.device_id,
             kind=e.kind,
@@ -124,11 +130,21 @@ def raise_alarms(stored: list[tuple[int, Incoming]]) -> list[Alarm]:
             last_event_id=event_id,
             last_event_at=e.received_at,
         )
-        AlarmEvent.objects.create(alarm=alarm, event_id=event_id)
-        AlarmStep.objects.create(alarm=alarm, step=c.Step.RAISED, at=e.received_at)
-        _log(alarm, c.Step.RAISED, e.received_at, note=_("（迟到/重放，未鸣响）") if alarm.stale else "")
         open_alarms[(e.device_id, e.kind)] = alarm
         raised.append(alarm)
+        links.append((alarm, event_id))
+    Alarm.objects.bulk_create(raised)
+    for pk in sorted(joins):
+        alarm = joined[pk]
+        Alarm.objects.filter(pk=pk).update(
+            event_count=F("event_count") + joins[pk],
+            last_event_id=alarm.last_event_id,
+            last_event_at=alarm.last_event_at,
+        )
+    AlarmEvent.objects.bulk_create(AlarmEvent(alarm_id=a.pk, event_id=event_id) for a, event_id in links)
+    AlarmStep.objects.bulk_create(AlarmStep(alarm=a, step=c.Step.RAISED, at=a.raised_at) for a in raised)
+    _log_many([(a, c.Step.RAISED, a.raised_at, None, _("（迟到/重放，未鸣响）") if a.stale else "") for a in raised])
+    for alarm in [*raised, *joined.values()]:
         announce(alarm)
     return raised
 
@@ -153,16 +169,27 @@ def announce(alarm: Alarm) -> None:
     )
 
 
-def _log(alarm: Alarm, step: str, at: dt.datetime, actor: Any = None, note: str = "") -> None:
-    """The automatic duty-log entry for an alarm step (Art 16: 完整记载值班记录)."""
-    from anfang.duty.services import log_alarm
-
+def _log_text(alarm: Alarm, step: str, note: str) -> str:
     text = _("报警 #%(id)s %(kind)s：%(step)s") % {
         "id": alarm.pk,
         "kind": EventKind(alarm.kind).label,
         "step": c.Step(step).label,
     }
-    log_alarm(alarm, f"{text} {note}".strip(), actor=actor, at=at)
+    return f"{text} {note}".strip()
+
+
+def _log(alarm: Alarm, step: str, at: dt.datetime, actor: Any = None, note: str = "") -> None:
+    """The automatic duty-log entry for an alarm step (Art 16: 完整记载值班记录)."""
+    from anfang.duty.services import log_alarm
+
+    log_alarm(alarm, _log_text(alarm, step, note), actor=actor, at=at)
+
+
+def _log_many(steps: list[tuple[Alarm, str, dt.datetime, Any, str]]) -> None:
+    from anfang.duty.services import log_alarms
+
+    if steps:
+        log_alarms([(alarm, _log_text(alarm, step, note), at) for alarm, step, at, _actor, note in steps])
 
 
 # --- Workflow -------------------------------------------------------------------------------------

@@ -9,6 +9,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from anfang.compounds import services as registry
@@ -17,7 +19,7 @@ from anfang.core.history import record_change
 from anfang.core.models import hash_token
 
 from .choices import DEFAULT_SUBSYSTEM
-from .models import Device, DeviceCredential, DeviceHealth
+from .models import Device, DeviceCredential
 
 
 def save_device(actor: Any, device: Device, *, note: str = "", action: str | None = None) -> Device:
@@ -35,7 +37,8 @@ def delete_device(actor: Any, device: Device) -> None:
 # Authenticated devices are remembered briefly so that a device pushing several events a second
 # does not cost a database look-up each time; disabling a device takes effect within this time.
 CREDENTIAL_CACHE_SECONDS = 30.0
-_credential_cache: dict[str, tuple[float, int | None]] = {}
+# key → (when looked up, device id or None, allowed source networks of a push path)
+_credential_cache: dict[str, tuple[float, int | None, tuple[Any, ...]]] = {}
 
 
 def issue_device_token(actor: Any, device: Device) -> str:
@@ -86,16 +89,17 @@ def parse_sources(text: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Netwo
     return networks
 
 
-def _cached(key: str, look_up: Any) -> Device | None:
+def _cached_credential(key: str, look_up: Any) -> tuple[Device | None, tuple[Any, ...]]:
     now = time.monotonic()
     hit = _credential_cache.get(key)
     if hit is None or now - hit[0] > CREDENTIAL_CACHE_SECONDS:
         cred = look_up()
-        hit = (now, cred.device_id if cred is not None else None)
+        sources = tuple(parse_sources(cred.allowed_sources)) if cred is not None else ()
+        hit = (now, cred.device_id if cred is not None else None, sources)
         if len(_credential_cache) > 100_000:
             _credential_cache.clear()
         _credential_cache[key] = hit
-    return _device(hit[1]) if hit[1] is not None else None
+    return (_device(hit[1]) if hit[1] is not None else None), hit[2]
 
 
 _device_cache: dict[int, tuple[float, Device]] = {}
@@ -105,7 +109,11 @@ def _device(device_id: int) -> Device | None:
     now = time.monotonic()
     hit = _device_cache.get(device_id)
     if hit is None or now - hit[0] > CREDENTIAL_CACHE_SECONDS:
-        device = Device.objects.filter(pk=device_id).only("id", "compound_id", "name", "vendor", "status").first()
+        device = (
+            Device.objects.filter(pk=device_id)
+            .only("id", "compound_id", "name", "vendor", "status", "subsystem", "device_type")
+            .first()
+        )
         if device is None:
             return None
         hit = (now, device)
@@ -118,21 +126,28 @@ def device_by_token(raw: str) -> Device | None:
     if not raw.startswith("afd_"):
         return None
     digest = hash_token(raw)
-    return _cached(
+    return _cached_credential(
         "t:" + digest,
-        lambda: DeviceCredential.objects.filter(token_hash=digest, enabled=True).only("device_id").first(),
-    )
+        lambda: (
+            DeviceCredential.objects.filter(token_hash=digest, enabled=True)
+            .only("device_id", "allowed_sources")
+            .first()
+        ),
+    )[0]
 
 
 def device_by_push_path(secret: str, remote_addr: str | None) -> Device | None:
-    """The enabled device whose secret path this is, if the request comes from one of its addresses."""
+    """The enabled device whose secret path this is, if the request comes from one of its addresses.
+    The allowed sources are cached with the credential: no database work per push."""
     digest = hash_token(secret)
-    device = _cached(
-        "p:" + digest, lambda: DeviceCredential.objects.filter(path_hash=digest, enabled=True).only("device_id").first()
+    device, allowed = _cached_credential(
+        "p:" + digest,
+        lambda: (
+            DeviceCredential.objects.filter(path_hash=digest, enabled=True).only("device_id", "allowed_sources").first()
+        ),
     )
     if device is None or remote_addr is None:
         return None
-    allowed = _allowed_sources(device.pk)
     try:
         address = ipaddress.ip_address(remote_addr)
     except ValueError:
@@ -140,33 +155,68 @@ def device_by_push_path(secret: str, remote_addr: str | None) -> Device | None:
     return device if any(address in net for net in allowed) else None
 
 
-def _allowed_sources(device_id: int) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    text = DeviceCredential.objects.filter(device_id=device_id).values_list("allowed_sources", flat=True).first()
-    return parse_sources(text or "")
+HEALTH_UPSERT = """
+INSERT INTO devices_devicehealth
+    (device_id, last_seen_at, last_event_at, clock_skew_seconds, clock_skew_flagged, events, duplicates, dead_letters)
+VALUES (%s, %s, %s, %s, %s, %s, %s, 0)
+ON CONFLICT (device_id) DO UPDATE SET
+    last_seen_at = excluded.last_seen_at,
+    last_event_at = CASE
+        WHEN excluded.last_event_at IS NULL THEN devices_devicehealth.last_event_at
+        WHEN devices_devicehealth.last_event_at IS NULL
+          OR excluded.last_event_at > devices_devicehealth.last_event_at THEN excluded.last_event_at
+        ELSE devices_devicehealth.last_event_at END,
+    clock_skew_seconds = COALESCE(excluded.clock_skew_seconds, devices_devicehealth.clock_skew_seconds),
+    clock_skew_flagged = CASE WHEN excluded.clock_skew_seconds IS NULL
+        THEN devices_devicehealth.clock_skew_flagged ELSE excluded.clock_skew_flagged END,
+    events = devices_devicehealth.events + excluded.events,
+    duplicates = devices_devicehealth.duplicates + excluded.duplicates
+"""
 
 
 def record_health(tallies: dict[int, tuple[Any, int | None, int, int]], now: Any) -> None:
     """Fold per-device counters from the ingest path into DeviceHealth: last seen, clock skew
-    (flagged beyond ANFANG_CLOCK_SKEW_SECONDS), events and duplicates."""
+    (flagged beyond ANFANG_CLOCK_SKEW_SECONDS), events and duplicates. One upsert per device,
+    sent as one batch and in device order (so two workers flushing at once cannot deadlock)."""
     limit = settings.ANFANG_CLOCK_SKEW_SECONDS
-    existing = DeviceHealth.objects.in_bulk(list(tallies))
     # A device deleted since its events were tallied has no health to keep.
     alive = set(Device.objects.filter(pk__in=list(tallies)).values_list("pk", flat=True))
-    create: list[DeviceHealth] = []
-    update: list[DeviceHealth] = []
-    for device_id, (last_event_at, skew, events, duplicates) in tallies.items():
-        if device_id not in alive:
-            continue
-        health = existing.get(device_id) or DeviceHealth(device_id=device_id)
-        health.last_seen_at = now
-        if last_event_at is not None:
-            health.last_event_at = max(filter(None, [health.last_event_at, last_event_at]))
-        if skew is not None:
-            health.clock_skew_seconds = skew
-            health.clock_skew_flagged = abs(skew) > limit
-        health.events += events
-        health.duplicates += duplicates
-        (update if device_id in existing else create).append(health)
-    fields = ["last_seen_at", "last_event_at", "clock_skew_seconds", "clock_skew_flagged", "events", "duplicates"]
-    DeviceHealth.objects.bulk_create(create, ignore_conflicts=True)
-    DeviceHealth.objects.bulk_update(update, fields, batch_size=500)
+    adapt = connection.ops.adapt_datetimefield_value
+    rows = [
+        (device_id, adapt(now), adapt(last_event_at), skew, skew is not None and abs(skew) > limit, events, duplicates)
+        for device_id, (last_event_at, skew, events, duplicates) in sorted(tallies.items())
+        if device_id in alive
+    ]
+    if rows:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.executemany(HEALTH_UPSERT, rows)
+
+
+def set_pull_connection(actor: Any, device: Device, *, url: str, username: str, password: str | None = None) -> None:
+    """Where and how the platform logs in to a device to fetch its events (Dahua event stream).
+    An empty `url` stops fetching; `password=None` keeps the stored one. The history records that
+    the connection changed, never the password."""
+    require_edit(actor, device.compound)
+    url = (url or "").strip()
+    if url:
+        try:
+            URLValidator(schemes=["http", "https"])(url)
+        except ValidationError as exc:
+            raise ValidationError({"pull_url": _("事件拉取地址应为 http:// 或 https:// 开头的设备地址。")}) from exc
+        if "@" in url.split("//", 1)[1].split("/", 1)[0]:
+            raise ValidationError({"pull_url": _("请勿把用户名或密码写在地址里，请分别填写。")})
+        if not (username or "").strip():
+            raise ValidationError({"pull_username": _("请填写登录设备的用户名。")})
+    cred = DeviceCredential.objects.get_or_create(device=device)[0]
+    cred.pull_url, cred.pull_username = url, (username or "").strip()[:64]
+    if password is not None:
+        cred.pull_password = password[:128]
+    if not url:
+        cred.pull_username = cred.pull_password = ""
+    cred.save()
+    note = (
+        _("设置事件拉取地址 %(url)s（用户 %(user)s）") % {"url": url, "user": cred.pull_username}
+        if url
+        else _("停止拉取事件")
+    )
+    record_change(actor, device, "update", compound_id=device.compound_id, note=str(note))

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from anfang.compounds.models import Compound
+from anfang.core.grants import is_platform_admin
 from anfang.devices.models import Device
 
 from . import choices as c
@@ -21,7 +22,7 @@ from .adapters import adapter_for
 from .adapters.base import Adapter, Payload
 from .ingest import Incoming, Outcome, Rejected, normalise
 from .models import DeadLetter
-from .writer import HEALTH, UNAVAILABLE, store
+from .writer import GROUP, HEALTH, UNAVAILABLE
 
 
 @dataclass
@@ -70,7 +71,7 @@ def process(
             else None
         )
         report.rejects.append((reject, letter.pk if letter else None))
-    report.outcomes = store(events)
+    report.outcomes = GROUP.store(events)
     if HEALTH.due():
         with contextlib.suppress(*UNAVAILABLE):
             HEALTH.flush()
@@ -86,7 +87,7 @@ def _require_handle(actor: Any, letter: DeadLetter) -> None:
     if actor is None:
         return
     if letter.compound_id is None:
-        if not actor.is_superuser:
+        if not is_platform_admin(actor):
             raise PermissionDenied(_("只有系统管理员可以处理未关联设备的死信。"))
         return
     if not Compound.objects.editable_by(actor).filter(pk=letter.compound_id).exists():

@@ -168,16 +168,91 @@ def write(events: Sequence[Incoming]) -> list[Outcome]:
     return outcomes
 
 
+# SQLSTATEs of a transaction the database rolled back to resolve a conflict with another one:
+# it is alive and the same write will go through when tried again.
+RETRYABLE = {"40P01", "40001"}  # deadlock detected, serialization failure
+RETRIES = 3
+_outage = threading.Event()
+
+
+def _retryable(exc: BaseException) -> bool:
+    return getattr(exc.__cause__, "sqlstate", None) in RETRYABLE
+
+
 def store(events: Sequence[Incoming]) -> list[Outcome]:
     """Write, or spool when the database is unavailable. Raises OSError only when neither can take
     the events — the one case where the sender must be told to retry (503)."""
-    try:
-        return write(events)
-    except UNAVAILABLE:
-        log.warning("database unavailable: spooling %d events", len(events), exc_info=True)
-        _drop_broken_connection()
-        spool.append("events", [e.as_record() for e in events])
-        return [Outcome(SPOOLED) for _ in events]
+    for attempt in range(RETRIES + 1):
+        try:
+            outcomes = write(events)
+        except UNAVAILABLE as exc:
+            if _retryable(exc) and attempt < RETRIES:
+                continue
+            # Logged once per outage with its cause, not once per batch: during an outage every
+            # batch fails the same way, and a traceback each would cost what replay needs.
+            if not _outage.is_set():
+                _outage.set()
+                log.warning("database unavailable: spooling events until it is back", exc_info=True)
+            _drop_broken_connection()
+            spool.append("events", [e.as_record() for e in events])
+            return [Outcome(SPOOLED) for _ in events]
+        if _outage.is_set():
+            _outage.clear()
+            log.warning("database available again")
+        return outcomes
+    raise AssertionError("unreachable")
+
+
+class GroupCommit:
+    """Concurrent requests share one transaction (group commit): a request thread that finds no
+    write in progress writes everything waiting, its own events and those of requests that arrived
+    meanwhile; the others wait for its result. Under load one commit (one fsync, one COPY) serves
+    many device pushes; alone, a request writes at once without waiting for anyone."""
+
+    def __init__(self, max_batch: int = 5000) -> None:
+        self.cond = threading.Condition()
+        self.pending: list[list] = []  # [events, outcomes | None, error | None]
+        self.writing = False
+        self.max_batch = max_batch
+
+    def store(self, events: Sequence[Incoming]) -> list[Outcome]:
+        slot: list = [list(events), None, None]
+        with self.cond:
+            self.pending.append(slot)
+            while slot[1] is None and slot[2] is None:
+                if self.writing:
+                    self.cond.wait()
+                    continue
+                self.writing = True
+                batch: list[list] = []
+                size = 0
+                while self.pending and (not batch or size + len(self.pending[0][0]) <= self.max_batch):
+                    taken = self.pending.pop(0)
+                    batch.append(taken)
+                    size += len(taken[0])
+                self.cond.release()
+                try:
+                    outcomes: list[Outcome] | None = store([e for taken in batch for e in taken[0]])
+                    error: BaseException | None = None
+                except BaseException as exc:  # handed to every waiter of the batch
+                    outcomes, error = None, exc
+                finally:
+                    self.cond.acquire()
+                    self.writing = False
+                start = 0
+                for taken in batch:
+                    if outcomes is not None:
+                        taken[1] = outcomes[start : start + len(taken[0])]
+                        start += len(taken[0])
+                    else:
+                        taken[2] = error
+                self.cond.notify_all()
+        if slot[2] is not None:
+            raise slot[2]
+        return slot[1]
+
+
+GROUP = GroupCommit()
 
 
 def _drop_broken_connection() -> None:
