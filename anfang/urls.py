@@ -15,4 +15,10 @@ urlpatterns = [
     path("compounds/", include("anfang.compounds.urls")),
     path("devices/", include("anfang.devices.urls")),
     path("compliance/", include("anfang.compliance.urls")),
+    path("ingest/", include("anfang.events.urls_ingest")),
+    path("events/", include("anfang.events.urls")),
+    path("console/", include("anfang.console.urls")),
+    path("alarms/", include("anfang.alarms.urls")),
+    path("duty/", include("anfang.duty.urls")),
+    path("police/alarms/", include("anfang.alarms.urls_police")),
 ]
