@@ -15,6 +15,8 @@ from django.utils.translation import gettext_noop
 from .snapshot import Snapshot
 
 NOT_YET = gettext_noop("值班/维护模块尚未建立（duty/maintenance modules not yet in place），无运行数据")
+# Art 16 and 33(1) are judged from the duty module's daily operating records (duty.compliance_facts).
+NO_RECORDS = gettext_noop("近7日没有本小区的监控运行记录，无法判断（运行记录由 daily_records 每日生成）")
 
 
 def _section(s: Snapshot, key: str) -> dict[str, Any] | None:

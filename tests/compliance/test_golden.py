@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from anfang.compliance.engine import Rule, Status, get_pack
-from anfang.compliance.selectors import NOT_YET
+from anfang.compliance.selectors import NO_RECORDS, NOT_YET
 from anfang.compounds import choices as cc
 from anfang.compounds.models import Compound, DutyRoom
 from anfang.devices import choices as dc
@@ -67,7 +67,9 @@ def test_exemplary_compound_passes_everything_it_can(orgs):
     found = findings(exemplary(orgs).compound)
     assert statuses(found) == EXEMPLARY
     assert found["art15.duty_room"].evidence == ["南门值班室 位于主出入口南门，合二为一，面积24.0㎡"]
-    assert all(found[k].evidence == [NOT_YET] for k in OPERATIONS)
+    from_records = {"art16.staffing", "art16.duty_log", "art33_1.operation"}
+    assert all(found[k].evidence == [NO_RECORDS] for k in from_records)
+    assert all(found[k].evidence == [NOT_YET] for k in set(OPERATIONS) - from_records)
 
 
 def test_nothing_registered_is_unknown_not_pass(orgs):

@@ -872,10 +872,15 @@ def art15_duty_room(s: Snapshot) -> Outcome:
 # --- Art 16 and Art 33(1)–(4): operations (data from later modules) -----------------------------
 
 
-def operational(data: dict[str, Any] | None, ok: Callable[[dict[str, Any]], list[Line]], passed: str) -> Outcome:
+def operational(
+    data: dict[str, Any] | None,
+    ok: Callable[[dict[str, Any]], list[Line]],
+    passed: str,
+    missing: str = selectors.NOT_YET,
+) -> Outcome:
     """Judge a selector's data: `ok` returns the list of shortcomings (empty: pass)."""
     if data is None:
-        return Status.UNKNOWN, [selectors.NOT_YET]
+        return Status.UNKNOWN, [missing]
     problems = ok(data)
     return (Status.FAIL, problems) if problems else (Status.PASS, [passed])
 
@@ -899,7 +904,10 @@ def _flag(data: dict[str, Any], key: str, message: str, details: str | None = No
 )
 def art16_staffing(s: Snapshot) -> Outcome:
     return operational(
-        selectors.duty(s), lambda d: _flag(d, "staffed_24h", _("存在无人值班时段"), "gaps"), _("24小时有人值班")
+        selectors.duty(s),
+        lambda d: _flag(d, "staffed_24h", _("存在无人值班时段"), "gaps"),
+        _("24小时有人值班"),
+        selectors.NO_RECORDS,
     )
 
 
@@ -915,7 +923,10 @@ def art16_staffing(s: Snapshot) -> Outcome:
 )
 def art16_duty_log(s: Snapshot) -> Outcome:
     return operational(
-        selectors.duty(s), lambda d: _flag(d, "log_complete", _("值班记录不完整"), "log_gaps"), _("值班记录完整")
+        selectors.duty(s),
+        lambda d: _flag(d, "log_complete", _("值班记录不完整"), "log_gaps"),
+        _("值班记录完整"),
+        selectors.NO_RECORDS,
     )
 
 
@@ -936,6 +947,7 @@ def art33_1_operation(s: Snapshot) -> Outcome:
             _flag(d, "continuous", _("设施曾中断运行"), "outages") + _flag(d, "recorded", _("未有效记录监控运行信息"))
         ),
         _("设施不间断运行，运行信息有记录"),
+        selectors.NO_RECORDS,
     )
 
 
