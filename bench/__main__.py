@@ -1,9 +1,11 @@
-"""`python -m bench [--quick] [--profile N] [--only ingest]`: build the synthetic city in a fresh
-PostgreSQL database `anfang_bench`, then measure the compliance assessment of the city, the
-registry reads and event ingestion (bench/ingest.py). Every figure is printed with its ratio to a
-limit measured in the same run (raw COPY, raw SQL, a bare endpoint); `--profile` adds cProfile
+"""`python -m bench [--quick] [--profile N] [--only ingest|console]`: build the synthetic city in a
+fresh PostgreSQL database `anfang_bench`, then measure the compliance assessment of the city, the
+registry reads, event ingestion (bench/ingest.py) and the live console (bench/console.py). Every
+figure is printed with its ratio to a limit measured in the same run (raw COPY, raw SQL, a bare
+endpoint, a raw NOTIFY → LISTEN round trip); `--profile` adds cProfile
 output (N requests per endpoint, one assessment, the ingest workers and the ISAPI view).
-`--only ingest` runs the ingest benchmarks alone on a small city (60 compounds)."""
+`--only ingest` / `--only console` runs that suite alone on a small city (60 compounds);
+`--database NAME` builds it in another database, so a second run does not drop the first's."""
 
 from __future__ import annotations
 
@@ -49,20 +51,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, help="timed requests per endpoint (default 200)")
     parser.add_argument("--assessments", type=int, help="timed city assessments of each kind (default 5)")
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="also cProfile N requests per endpoint")
-    parser.add_argument("--only", choices=["ingest"], help="run only this suite (on a 60-compound city)")
+    parser.add_argument("--only", choices=["ingest", "console"], help="run only this suite (on a 60-compound city)")
+    parser.add_argument("--database", default=DB_NAME, help=f"bench database, recreated (default {DB_NAME})")
     parser.add_argument("--skip-ingest", action="store_true", help="leave out the ingest benchmarks")
+    parser.add_argument("--skip-console", action="store_true", help="leave out the console benchmarks")
     parser.add_argument("--mqtt-rate", type=float, help="ingest: offered MQTT events/s (default 20000)")
     parser.add_argument("--mqtt-seconds", type=float, help="ingest: MQTT flood window (default 60)")
+    parser.add_argument("--background-rate", type=float, help="console: offered background events/s (default 5000)")
     args = parser.parse_args(argv)
-    only_ingest = args.only == "ingest"
-    n_compounds = args.compounds or (60 if args.quick or only_ingest else 1500)
+    n_compounds = args.compounds or (60 if args.quick or args.only else 1500)
     n_requests = args.requests or (30 if args.quick else 200)
     warmup = 5 if args.quick else 20
     n_assess = args.assessments or (2 if args.quick else 5)
 
     print(f"# Anfang benchmarks — {time.strftime('%Y-%m-%d %H:%M')}, {platform.node()}, {os.cpu_count()} cores")
     try:
-        dsn = recreate_database(SERVER, DB_NAME)
+        dsn = recreate_database(SERVER, args.database)
     except psycopg.OperationalError as exc:
         print(f"PostgreSQL unavailable at {SERVER}: {exc}", file=sys.stderr)
         return 2
@@ -71,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     from django.core.management import call_command
     from django.db import connection
 
-    from . import city, compliance, ingest, registry
+    from . import city, compliance, console, ingest, registry
     from .measure import Stopwatch
 
     def run_ingest() -> bool:
@@ -85,9 +89,18 @@ def main(argv: list[str] | None = None) -> int:
             print(f"PROBLEM: {problem}", file=sys.stderr)
         return not report.problems
 
+    def run_console() -> bool:
+        config = console.Config.make(args.quick, profile=bool(args.profile), background_rate=args.background_rate)
+        report = console.run(dsn, config)
+        if report.profiles:
+            print("\n## console profiles\n" + "\n".join(report.profiles))
+        for problem in report.problems:
+            print(f"PROBLEM: {problem}", file=sys.stderr)
+        return not report.problems
+
     with Stopwatch() as migrate:
         call_command("migrate", verbosity=0)
-    print(f"database {DB_NAME} recreated and migrated in {migrate.seconds:.1f} s")
+    print(f"database {args.database} recreated and migrated in {migrate.seconds:.1f} s")
 
     copy_seconds: dict[str, float] = {}
 
@@ -96,11 +109,11 @@ def main(argv: list[str] | None = None) -> int:
         copy_seconds["copy"] = city.copy_devices(rows)
         city.truncate_devices()
 
-    if only_ingest:
+    if args.only:
         city.generate_city(n_compounds)
         with connection.cursor() as cur:
             cur.execute("VACUUM ANALYZE")
-        return 0 if run_ingest() else 1
+        return 0 if (run_ingest() if args.only == "ingest" else run_console()) else 1
 
     stats = city.generate_city(n_compounds, before_device_insert=copy_baseline)
     with Stopwatch() as analyze, connection.cursor() as cur:
@@ -136,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     if profiles:
         print("\n## profiles\n" + profiles)
     ingest_ok = args.skip_ingest or run_ingest()
-    return 1 if any(r.problem for r in results) or not ingest_ok else 0
+    console_ok = args.skip_console or run_console()
+    return 1 if any(r.problem for r in results) or not ingest_ok or not console_ok else 0
 
 
 if __name__ == "__main__":
