@@ -39,7 +39,7 @@ import orjson
 import psycopg
 
 from . import ingest
-from .measure import Timing, percentile, repeat
+from .measure import Report, Timing, percentile, repeat
 
 TARGET_P99_MS = 100.0
 TARGET_PAGE_MS = 200.0
@@ -89,18 +89,6 @@ class Config:
             if value is not None:
                 setattr(base, key, value)
         return base
-
-
-@dataclass
-class Report:
-    lines: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-    figures: dict[str, float] = field(default_factory=dict)
-    profiles: list[str] = field(default_factory=list)
-
-    def say(self, line: str) -> None:
-        self.lines.append(line)
-        print(line, flush=True)
 
 
 def pct(samples: list[float], p: float) -> float:

@@ -41,6 +41,8 @@ from typing import Any
 import orjson
 import psycopg
 
+from .measure import Report
+
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_MQTT_RATE = 20_000
 TARGET_ISAPI_RATIO = 0.5
@@ -85,18 +87,6 @@ class Config:
             if value is not None:
                 setattr(base, key, value)
         return base
-
-
-@dataclass
-class Report:
-    lines: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-    figures: dict[str, float] = field(default_factory=dict)
-    profiles: list[str] = field(default_factory=list)
-
-    def say(self, line: str) -> None:
-        self.lines.append(line)
-        print(line, flush=True)
 
 
 def free_port() -> int:

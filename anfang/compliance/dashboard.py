@@ -26,7 +26,7 @@ from anfang.compounds.models import Compound
 from anfang.compounds.querysets import orgs_in_scope
 from anfang.core.choices import OrgKind
 
-from .engine import STATUS_LABELS, Status, cite_local, cite_zh, worst
+from .engine import STATUS_LABELS, Cited, Status, cite_local, worst
 from .models import CompoundAssessment, decode_finding
 
 PACK = "yingkou_2015"  # the mandatory pack; advisory packs never count as violations
@@ -153,18 +153,10 @@ def compounds_in(user: Any, scope: Scope) -> QuerySet[Compound]:
 
 
 @dataclass
-class ArticleRate:
+class ArticleRate(Cited):
     article: int | None
     clause: str
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys((PASS, FAIL, UNKNOWN, NA), 0))
-
-    @property
-    def citation_zh(self) -> str:
-        return cite_zh(self.article, self.clause)
-
-    @property
-    def citation_local(self) -> str:
-        return cite_local(self.article, self.clause)
 
     @property
     def judged(self) -> int:

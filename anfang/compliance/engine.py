@@ -82,18 +82,12 @@ Outcome = tuple[Status, list[str]]
 RuleFunc = Callable[[Snapshot], Outcome]
 
 
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    article: int | None  # None: a data-quality rule, not from an article
-    clause: str  # "" for the whole article, "1".."5" for Art 33(1)…
-    title_zh: str
-    title_en: str
-    excerpt: str  # quoted verbatim from the regulation
-    remedy: str  # zh-Hans
-    func: RuleFunc
-    level: Level = Level.MANDATORY
-    remedy_en: str = ""
+class Cited:
+    """The citations of anything that names an article and clause (rules, findings, report
+    blocks, dashboard rows): "Art. 9(1)", "第9条第1项", and whichever the active language uses."""
+
+    article: int | None
+    clause: str
 
     @property
     def citation(self) -> str:
@@ -105,8 +99,22 @@ class Rule:
 
     @property
     def citation_local(self) -> str:
-        """The citation in the active language ("第9条" / "Art. 9")."""
+        # Through the two properties, so a subclass citing otherwise (a standard's clause) is followed.
         return self.citation if english() else self.citation_zh
+
+
+@dataclass(frozen=True)
+class Rule(Cited):
+    id: str
+    article: int | None  # None: a data-quality rule, not from an article
+    clause: str  # "" for the whole article, "1".."5" for Art 33(1)…
+    title_zh: str
+    title_en: str
+    excerpt: str  # quoted verbatim from the regulation
+    remedy: str  # zh-Hans
+    func: RuleFunc
+    level: Level = Level.MANDATORY
+    remedy_en: str = ""
 
     @property
     def title(self) -> str:

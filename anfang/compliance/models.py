@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .engine import Status, cite, cite_local, cite_zh, get_pack
+from .engine import Cited, Status, get_pack
 from .evidence import Line, render_all
 
 
@@ -131,7 +131,7 @@ def decode_finding(item: list[Any] | dict[str, Any]) -> StoredTuple:
 
 
 @dataclass(frozen=True)
-class StoredFinding:
+class StoredFinding(Cited):
     """One element of `CompoundAssessment.findings`, its evidence in the active language."""
 
     rule_id: str
@@ -146,15 +146,3 @@ class StoredFinding:
     def load(cls, finding: StoredTuple, remedy: str = "") -> StoredFinding:
         rule_id, article, clause, status, lines = finding
         return cls(rule_id, article, clause, status, render_all(lines), remedy if status != Status.PASS else "", lines)
-
-    @property
-    def citation(self) -> str:
-        return cite(self.article, self.clause)
-
-    @property
-    def citation_zh(self) -> str:
-        return cite_zh(self.article, self.clause)
-
-    @property
-    def citation_local(self) -> str:
-        return cite_local(self.article, self.clause)

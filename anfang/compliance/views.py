@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from anfang.compounds.models import Compound
 
 from . import services
-from .engine import STATUS_LABELS, Rule, RulePack, Status, cite, cite_local, cite_zh, english, get_pack, worst
+from .engine import STATUS_LABELS, Cited, Rule, RulePack, Status, english, get_pack, worst
 from .models import CompoundAssessment, StoredFinding
 
 
@@ -55,23 +55,10 @@ class ReportRow:
 
 
 @dataclass
-class ArticleBlock:
+class ArticleBlock(Cited):
     article: int | None
     clause: str
     rows: list[ReportRow] = field(default_factory=list)
-
-    @property
-    def citation(self) -> str:
-        return cite(self.article, self.clause)
-
-    @property
-    def citation_zh(self) -> str:
-        return cite_zh(self.article, self.clause)
-
-    @property
-    def citation_local(self) -> str:
-        """The heading's citation in the active language."""
-        return cite_local(self.article, self.clause)
 
     @property
     def citation_secondary(self) -> str:
