@@ -82,10 +82,15 @@ def _fresh_ids_postgres(cursor, events: Sequence[Incoming]) -> tuple[list[int], 
         "SELECT nextval(pg_get_serial_sequence('events_event', 'id')) FROM generate_series(1, %s)", [len(events)]
     )
     ids = [r[0] for r in cursor.fetchall()]
-    cursor.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS ingest_stage (LIKE events_event INCLUDING DEFAULTS, key text) "
-        "ON COMMIT DELETE ROWS"
-    )
+    # The staging table lives as long as the database session: create it once per connection
+    # (remembered only once committed — a rolled-back transaction takes the table with it).
+    raw = connection.connection
+    if not getattr(raw, "_anfang_stage", False):
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS ingest_stage (LIKE events_event INCLUDING DEFAULTS, key text) "
+            "ON COMMIT DELETE ROWS"
+        )
+        transaction.on_commit(lambda: setattr(raw, "_anfang_stage", True))
     with cursor.copy(f"COPY ingest_stage ({', '.join(COLUMNS)}, key) FROM STDIN") as copy:
         for event_id, e in zip(ids, events, strict=True):
             copy.write_row((*_row(event_id, e), e.key))
