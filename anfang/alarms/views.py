@@ -196,34 +196,14 @@ def _perform(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     return redirect(target)
 
 
-@login_required
-@require_POST
-def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
-    return _perform(request, pk, "acknowledge")
+ACTIONS = ("acknowledge", "dispatch", "arrive", "close", "report")
 
 
 @login_required
 @require_POST
-def dispatch(request: HttpRequest, pk: int) -> HttpResponse:
-    return _perform(request, pk, "dispatch")
-
-
-@login_required
-@require_POST
-def arrive(request: HttpRequest, pk: int) -> HttpResponse:
-    return _perform(request, pk, "arrive")
-
-
-@login_required
-@require_POST
-def close(request: HttpRequest, pk: int) -> HttpResponse:
-    return _perform(request, pk, "close")
-
-
-@login_required
-@require_POST
-def report(request: HttpRequest, pk: int) -> HttpResponse:
-    return _perform(request, pk, "report")
+def perform(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """One workflow step on an alarm; the URL names the step (see urls.py)."""
+    return _perform(request, pk, action)
 
 
 @login_required
