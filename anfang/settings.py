@@ -39,6 +39,11 @@ INSTALLED_APPS = [
     "anfang.alarms",
     "anfang.duty",
     "anfang.console",
+    "anfang.audit",
+    "anfang.patrol",
+    "anfang.vehicles",
+    "anfang.uplink",
+    "anfang.retention",
 ]
 
 MIDDLEWARE = [

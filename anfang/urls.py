@@ -21,4 +21,9 @@ urlpatterns = [
     path("alarms/", include("anfang.alarms.urls")),
     path("duty/", include("anfang.duty.urls")),
     path("police/alarms/", include("anfang.alarms.urls_police")),
+    path("patrol/", include("anfang.patrol.urls")),
+    path("vehicles/", include("anfang.vehicles.urls")),
+    path("uplink/", include("anfang.uplink.urls")),
+    path("retention/", include("anfang.retention.urls")),
+    path("audit/", include("anfang.audit.urls")),
 ]

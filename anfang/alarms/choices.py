@@ -61,6 +61,22 @@ class Step(models.TextChoices):
     REPORTED = "reported", _("向公安机关报警")
 
 
+class PlatformKind(models.TextChoices):
+    """Alarms the platform raises itself, from what it evaluates rather than from a device event."""
+
+    PATROL_MISSED = "patrol_missed", _("巡查漏检")
+    PATROL_NOT_STARTED = "patrol_not_started", _("巡查未开始/超时")
+    WATCHLIST_HIT = "watchlist_hit", _("布控车辆出现")
+
+
+class AlarmKind(models.TextChoices):
+    """Every kind an alarm can have: the event vocabulary plus the platform's own kinds."""
+
+    _ignore_ = ["member", "label"]
+    for member in [*EventKind, *PlatformKind]:
+        vars()[member.name] = member.value, member.label
+
+
 # Shipped defaults (editable per compound through AlarmRule): which kinds raise an alarm and how
 # urgently. Kinds not listed never raise one.
 DEFAULT_RULES: dict[str, int] = {
@@ -77,6 +93,9 @@ DEFAULT_RULES: dict[str, int] = {
     EventKind.VIDEO_LOSS: Priority.MEDIUM,
     EventKind.STORAGE_FAULT: Priority.LOW,
     EventKind.DEVICE_OFFLINE: Priority.LOW,
+    PlatformKind.WATCHLIST_HIT: Priority.URGENT,
+    PlatformKind.PATROL_MISSED: Priority.MEDIUM,
+    PlatformKind.PATROL_NOT_STARTED: Priority.MEDIUM,
 }
 DEFAULT_CORRELATION_SECONDS = 300
 DEFAULT_ESCALATE_AFTER_SECONDS = 120

@@ -8,7 +8,6 @@ from django.utils.translation import gettext_lazy as _
 
 from anfang.compounds.models import Compound
 from anfang.devices.models import Device
-from anfang.events.choices import EventKind
 
 from . import choices as c
 
@@ -17,7 +16,7 @@ class AlarmRule(models.Model):
     """A compound's own setting for one event kind, overriding the shipped default (choices.DEFAULT_RULES)."""
 
     compound = models.ForeignKey(Compound, verbose_name=_("小区"), on_delete=models.CASCADE, related_name="alarm_rules")
-    kind = models.CharField(_("事件类型"), max_length=32, choices=EventKind.choices)
+    kind = models.CharField(_("事件类型"), max_length=32, choices=c.AlarmKind.choices)
     raises_alarm = models.BooleanField(_("产生报警"), default=True)
     priority = models.PositiveSmallIntegerField(_("优先级"), choices=c.Priority.choices, default=c.Priority.MEDIUM)
     correlation_seconds = models.PositiveIntegerField(
@@ -40,16 +39,22 @@ class AlarmRule(models.Model):
 
 class Alarm(models.Model):
     compound = models.ForeignKey(Compound, verbose_name=_("小区"), on_delete=models.PROTECT, related_name="alarms")
-    device = models.ForeignKey(Device, verbose_name=_("设备"), on_delete=models.PROTECT, related_name="alarms")
-    kind = models.CharField(_("报警类型"), max_length=32, choices=EventKind.choices)
+    # Alarms from device events have a device and events; alarms the platform raises itself (a
+    # missed patrol, a watch-listed vehicle) say what and where in `subject` and link to it.
+    device = models.ForeignKey(
+        Device, verbose_name=_("设备"), null=True, blank=True, on_delete=models.PROTECT, related_name="alarms"
+    )
+    kind = models.CharField(_("报警类型"), max_length=32, choices=c.AlarmKind.choices)
+    subject = models.CharField(_("报警内容"), max_length=255, blank=True)
+    link = models.CharField(_("相关记录"), max_length=255, blank=True)
     priority = models.PositiveSmallIntegerField(_("优先级"), choices=c.Priority.choices)
     status = models.CharField(_("状态"), max_length=16, choices=c.Status.choices, default=c.Status.NEW)
     stale = models.BooleanField(
         _("迟到/重放"), default=False, help_text=_("事件发生时间远早于接收时间：标记而不作为新报警鸣响")
     )
     raised_at = models.DateTimeField(_("产生时间"))
-    first_event_id = models.BigIntegerField(_("首个事件"))
-    last_event_id = models.BigIntegerField(_("最近事件"))
+    first_event_id = models.BigIntegerField(_("首个事件"), null=True, blank=True)
+    last_event_id = models.BigIntegerField(_("最近事件"), null=True, blank=True)
     last_event_at = models.DateTimeField(_("最近事件时间"))
     event_count = models.PositiveIntegerField(_("事件数"), default=1)
     acknowledged_at = models.DateTimeField(_("确认时间"), null=True, blank=True)
@@ -96,7 +101,14 @@ class Alarm(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.get_kind_display()} · {self.device}"
+        return f"#{self.pk} {self.get_kind_display()} · {self.where}"
+
+    @property
+    def where(self) -> str:
+        """The device and its location, or for a platform alarm what it is about."""
+        if self.device is None:
+            return self.subject
+        return self.device.name + (f" · {self.device.location_note}" if self.device.location_note else "")
 
     @property
     def is_open(self) -> bool:

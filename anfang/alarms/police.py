@@ -28,7 +28,6 @@ from anfang.core.choices import OrgKind, Role
 from anfang.core.grants import has_role
 from anfang.core.models import Organisation
 from anfang.duty.coverage import LOCAL, day_bounds
-from anfang.events.choices import EventKind
 
 from . import choices as c
 from .models import Alarm, PoliceReport
@@ -72,7 +71,7 @@ class PoliceFilterForm(forms.Form):
         cast(forms.ModelChoiceField, self.fields["station"]).queryset = stations_of(compounds).order_by("name")
         cast(forms.ChoiceField, self.fields["kind"]).choices = [
             ("", _("全部")),
-            *((k, label) for k, label in EventKind.choices if k in c.DEFAULT_RULES),
+            *((k, label) for k, label in c.AlarmKind.choices if k in c.DEFAULT_RULES),
         ]
 
     def clean(self) -> dict[str, Any]:

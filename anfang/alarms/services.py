@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from anfang.compounds.models import Compound
 from anfang.core.choices import Role
-from anfang.events.choices import EventKind, EventState, Flag
+from anfang.events.choices import EventState, Flag
 from anfang.events.ingest import Incoming
 
 from . import choices as c
@@ -98,7 +98,7 @@ def raise_alarms(stored: list[tuple[int, Incoming]]) -> list[Alarm]:
     ]
     if not candidates:
         return []
-    open_alarms: dict[tuple[int, str], Alarm] = {}
+    open_alarms: dict[tuple[int | None, str], Alarm] = {}
     for alarm in Alarm.objects.filter(
         device_id__in={e.device_id for _event_id, e in candidates}, status__in=c.OPEN_STATUSES
     ).order_by("last_event_at"):
@@ -149,6 +149,50 @@ def raise_alarms(stored: list[tuple[int, Incoming]]) -> list[Alarm]:
     return raised
 
 
+def raise_platform_alarm(
+    *,
+    compound_id: int,
+    kind: str,
+    at: dt.datetime,
+    subject: str,
+    link: str = "",
+    device_id: int | None = None,
+) -> Alarm | None:
+    """An alarm the platform raises from its own evaluation (a missed patrol, a watch-listed
+    vehicle), not from a device event. Joins the open alarm of the same compound, kind and subject
+    within the correlation window instead of raising a second one. None when the compound's rule
+    for the kind raises nothing. Call inside the transaction that records the cause."""
+    rule = rule_for(compound_id, kind)
+    if not rule.raises:
+        return None
+    current = (
+        Alarm.objects.select_for_update()
+        .filter(compound_id=compound_id, kind=kind, subject=subject[:255], status__in=c.OPEN_STATUSES)
+        .order_by("-last_event_at")
+        .first()
+    )
+    if current is not None and at - current.last_event_at <= rule.correlation:
+        Alarm.objects.filter(pk=current.pk).update(event_count=F("event_count") + 1, last_event_at=at)
+        current.event_count += 1
+        current.last_event_at = at
+        announce(current)
+        return current
+    alarm = Alarm.objects.create(
+        compound_id=compound_id,
+        device_id=device_id,
+        kind=kind,
+        subject=subject[:255],
+        link=link[:255],
+        priority=rule.priority,
+        raised_at=at,
+        last_event_at=at,
+    )
+    AlarmStep.objects.create(alarm=alarm, step=c.Step.RAISED, at=at)
+    _log_many([(alarm, c.Step.RAISED, at, None, subject)])
+    announce(alarm)
+    return alarm
+
+
 def announce(alarm: Alarm) -> None:
     """Tell live consoles (console.bus) that this alarm is new or changed; sent on commit."""
     from anfang.console.bus import publish
@@ -172,7 +216,7 @@ def announce(alarm: Alarm) -> None:
 def _log_text(alarm: Alarm, step: str, note: str) -> str:
     text = _("报警 #%(id)s %(kind)s：%(step)s") % {
         "id": alarm.pk,
-        "kind": EventKind(alarm.kind).label,
+        "kind": c.AlarmKind(alarm.kind).label,
         "step": c.Step(step).label,
     }
     return f"{text} {note}".strip()

@@ -21,7 +21,6 @@ from openpyxl.styles import Font, PatternFill
 from anfang.core.choices import choice_label
 from anfang.core.views import paginate
 from anfang.duty.records import local_today
-from anfang.events.choices import EventKind
 
 from . import choices as c
 from . import police as p
@@ -185,7 +184,7 @@ def workbook(compounds: Any, f: p.Filters, now: dt.datetime) -> Workbook:
             r.alarm.pk,
             r.alarm.compound.name,
             r.alarm.compound.police_station.name,
-            choice_label(EventKind, r.alarm.kind),
+            choice_label(c.AlarmKind, r.alarm.kind),
             _local(r.alarm.raised_at),
             _local(r.alarm.acknowledged_at),
             _local(r.reported_at),

@@ -29,7 +29,7 @@ def queue_row(a: Any) -> SafeString:
     """`a` is an Alarm dressed by selectors.dress (labels, local times, url, handler)."""
     escalated = a.escalation_level and a.status == ac.Status.NEW
     classes = (" is-esc" if escalated else "") + (" is-stale" if a.stale else "")
-    where = a.device.name + (f" · {a.device.location_note}" if a.device.location_note else "")
+    where = a.where
     return format_html(
         ROW,
         priority=a.priority,

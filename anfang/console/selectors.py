@@ -125,6 +125,7 @@ QUEUE_FIELDS = (
     "device__id",
     "device__name",
     "device__location_note",
+    "subject",
     "acknowledged_by__id",
     "acknowledged_by__username",
     "acknowledged_by__first_name",
@@ -144,7 +145,7 @@ def dress(alarm: Alarm, url_prefix: str) -> Alarm:
     """What the queue row shows, worked out here: a template's `get_FOO_display` translates every
     choice of the field on each call, which for 500 rows costs more than the rest of the page."""
     a: Any = alarm
-    a.kind_label = choice_label(EventKind, alarm.kind)
+    a.kind_label = choice_label(ac.AlarmKind, alarm.kind)
     a.priority_label = choice_label(ac.Priority, alarm.priority)
     a.status_label = choice_label(ac.Status, alarm.status)
     local = timezone.localtime(alarm.raised_at)

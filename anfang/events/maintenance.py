@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 
-from . import partitions
+from anfang.core.partitions import TABLES
+
+from . import partitions  # noqa: F401  (registers the event table)
 from .models import EventKey
 from .writer import replay_spool
 
@@ -23,11 +25,11 @@ class MaintenanceReport:
 
 def maintain(now: dt.datetime | None = None) -> MaintenanceReport:
     now = now or timezone.now()
-    created = (
-        partitions.ensure_partitions(settings.ANFANG_EVENT_PARTITIONS_AHEAD, now.astimezone(dt.UTC).date())
-        if partitions.is_partitioned()
-        else []
-    )
+    today = now.astimezone(dt.UTC).date()
+    created = []
+    for table in TABLES.values():  # every daily-partitioned table (events, passages, check-ins)
+        if table.is_partitioned():
+            created += table.ensure(settings.ANFANG_EVENT_PARTITIONS_AHEAD, today)
     cutoff = now - dt.timedelta(hours=settings.ANFANG_DEDUP_WINDOW_HOURS)
     expired, _ = EventKey.objects.filter(received_at__lt=cutoff).delete()
     return MaintenanceReport(created, expired, replay_spool())

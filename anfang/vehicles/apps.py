@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class VehiclesConfig(AppConfig):
+    name = "anfang.vehicles"
+    label = "vehicles"
+    verbose_name = _("车辆管理")
