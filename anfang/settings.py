@@ -131,6 +131,20 @@ STATICFILES_DIRS = [BASE_DIR / "anfang" / "static"]
 WHITENOISE_USE_FINDERS = DEBUG
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("ANFANG_MEDIA_ROOT", VAR_DIR / "media"))
+# Media store (anfang/core/storage.py): "fs" under MEDIA_ROOT, or "s3" (any S3-compatible store).
+ANFANG_MEDIA_STORE = os.environ.get("ANFANG_MEDIA_STORE", "fs")
+ANFANG_S3_ENDPOINT = os.environ.get("ANFANG_S3_ENDPOINT", "")
+ANFANG_S3_BUCKET = os.environ.get("ANFANG_S3_BUCKET", "anfang-media")
+ANFANG_S3_ACCESS_KEY = os.environ.get("ANFANG_S3_ACCESS_KEY", "")
+ANFANG_S3_SECRET_KEY = os.environ.get("ANFANG_S3_SECRET_KEY", "")
+ANFANG_S3_REGION = os.environ.get("ANFANG_S3_REGION", "us-east-1")
+# Approved exports (Art 33(5)): largest file, days downloadable, downloads allowed.
+ANFANG_MAX_EXPORT_BYTES = int(os.environ.get("ANFANG_MAX_EXPORT_BYTES", str(512 * 1024 * 1024)))
+ANFANG_EXPORT_VALID_DAYS = int(os.environ.get("ANFANG_EXPORT_VALID_DAYS", "7"))
+ANFANG_EXPORT_MAX_DOWNLOADS = int(os.environ.get("ANFANG_EXPORT_MAX_DOWNLOADS", "1"))
+# Audit appends on PostgreSQL without waiting for the WAL flush (faster; a database crash may lose
+# the last fraction of a second of entries, the chain stays consistent). Off: every entry durable.
+ANFANG_AUDIT_ASYNC_COMMIT = os.environ.get("ANFANG_AUDIT_ASYNC_COMMIT", "0") == "1"
 
 # Uploads: refuse anything bigger before it is parsed.
 ANFANG_MAX_UPLOAD_BYTES = int(os.environ.get("ANFANG_MAX_UPLOAD_BYTES", str(5 * 1024 * 1024)))

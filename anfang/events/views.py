@@ -11,12 +11,15 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from anfang.audit.choices import AuditAction
+from anfang.audit.decorators import audited, note
 from anfang.compounds.models import Compound
+from anfang.core.storage import StoreUnavailable
 from anfang.devices.models import Device
 
 from . import choices as c
@@ -97,7 +100,9 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def event_picture(request: HttpRequest, pk: int, index: int) -> FileResponse:
+@audited(AuditAction.VIEW, "events.picture")
+def event_picture(request: HttpRequest, pk: int, index: int) -> HttpResponseBase:
+    """One picture of an event, through the scope check and the access audit (Art 33(5))."""
     event = _visible_event(request, pk)
     try:
         ref = event.media[index]
@@ -105,8 +110,11 @@ def event_picture(request: HttpRequest, pk: int, index: int) -> FileResponse:
             raise Http404
         path = open_picture(ref)
         handle = path.open("rb")
+    except StoreUnavailable:
+        return HttpResponse(_("媒体存储暂时不可用，请稍后重试。"), status=503, headers={"Retry-After": "5"})
     except (IndexError, KeyError, AttributeError, OSError) as exc:
         raise Http404(_("图片不存在。")) from exc
+    note(request, compound_id=event.compound_id, detail={"index": index, "sha256": ref.get("sha256", "")})
     response = FileResponse(handle, content_type=ref["type"])
     response["Cache-Control"] = "private, max-age=3600"
     response["Content-Disposition"] = f'inline; filename="event-{event.pk}-{index}.{path.suffix.lstrip(".")}"'
