@@ -185,6 +185,18 @@ def _mount() -> None:
     api.add_router("/devices", devices_router)
     api.add_router("/compliance", compliance_router)
     api.add_router("/events", events_router)
+    from anfang.vehicles.api import router as vehicles_router
+
+    api.add_router("/vehicles", vehicles_router)
+    from anfang.vehicles.api_search import router as vehicles_search_router
+
+    api.add_router("/vehicles/search", vehicles_search_router)
+    from anfang.retention.api import router as retention_router
+
+    api.add_router("/retention", retention_router)
+    from anfang.patrol.api import router as patrol_router
+
+    api.add_router("/patrol", patrol_router)
 
 
 _mount()

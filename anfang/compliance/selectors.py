@@ -35,6 +35,14 @@ def operation(s: Snapshot) -> dict[str, Any] | None:
     return _section(s, "operation")
 
 
+def patrol(s: Snapshot) -> dict[str, Any] | None:
+    """Art 10 — key "patrol" (patrol.compliance_facts): {"checkpoints", "routes", "plans",
+    "runs_30d", "closed_30d", "completed_runs_30d", "checkpoints_expected_30d",
+    "checkpoints_done_30d", "completion_rate" (0–1 or None)}; None when the patrol module holds
+    nothing for the compound."""
+    return _section(s, "patrol")
+
+
 def retention(s: Snapshot) -> dict[str, Any] | None:
     """Art 33(2) — key "retention": {"video_days": int, "vehicle_days": int}."""
     return _section(s, "retention")
@@ -49,3 +57,14 @@ def maintenance(s: Snapshot) -> dict[str, Any] | None:
     """Art 33(4) — key "maintenance": {"daily_inspection": bool, "missed_days": [str],
     "overdue_repairs": [str]}."""
     return _section(s, "maintenance")
+
+
+def vehicles(s: Snapshot) -> dict[str, Any] | None:
+    """Art 9 / Art 11 — key "vehicles" (uplink.compliance_facts): over the last `window_days` days,
+    {"window_days", "passages", "decided" (passages with a barrier decision),
+    "entrances" / "parking_entrances": {"<place id>": [passages, decided]},
+    "decisions_recorded": bool (the passage data carries barrier decisions),
+    "uplink": {"queued", "sent" (of those queued in the window), "backlog" (waiting now), "dead",
+    "oldest_pending_hours" (None: nothing waiting)}}; None when the compound has neither
+    passages nor police uplink messages."""
+    return _section(s, "vehicles")

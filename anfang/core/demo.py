@@ -8,6 +8,7 @@ history exists exactly as if the compounds had been registered by hand.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -849,6 +850,10 @@ def ensure_users(orgs: dict[str, Organisation]) -> list[Any]:
     return users
 
 
+# Apps with a `demo.seed(compounds, users)` of their own, run after the registry is in place.
+DEMO_APPS = ("patrol", "vehicles", "uplink", "retention", "audit")
+
+
 @dataclass
 class SeedResult:
     created: list[str] = field(default_factory=list)
@@ -863,7 +868,10 @@ def seed() -> SeedResult:
     for number, spec in enumerate(COMPOUNDS, start=1):
         compound, created = ensure_compound(spec, number, orgs)
         (result.created if created else result.existing).append(compound.name)
-    ensure_users(orgs)
+    users = {u.get_username(): u for u in ensure_users(orgs)}
+    compounds = list(cm.Compound.objects.filter(name__in=[spec.name for spec in COMPOUNDS]).order_by("pk"))
+    for app in DEMO_APPS:  # each domain app seeds its own demo data (patrol routes, vehicle lists …)
+        importlib.import_module(f"anfang.{app}.demo").seed(compounds, users)
     return result
 
 

@@ -41,7 +41,9 @@ def test_query_count_does_not_grow_with_compounds(orgs):
     n_large = queries_of(lambda: assess(None, Compound.objects.filter(pk__in=[c.pk for c in large])))
     assert n_small == n_large
     n_snap = queries_of(lambda: build_snapshots(Compound.objects.all()))
-    assert n_snap == 16  # compounds + 11 part tables + devices + the duty module (2 × daily records, duty log)
+    # compounds + 11 part tables + devices + the operation loaders: duty (2 × daily records, duty log),
+    # patrol (checkpoints, routes, plans, runs), vehicles (passages, uplink), retention (policies, video, passages)
+    assert n_snap == 25
     assert CompoundAssessment.objects.count() == 15
 
 

@@ -540,15 +540,79 @@ def is_police_linked_camera(d: Row) -> bool:
     "police platform” in the inventory.",
 )
 def art9_police_link(s: Snapshot) -> Outcome:
-    return vehicle_entrance_check(
+    registry = vehicle_entrance_check(
         s,
         is_police_linked_camera,
         _("{place} 出入口监控未与公安监控平台联网"),
         _("{n}个车行出入口监控均已与公安平台联网"),
     )
+    data = selectors.vehicles(s)
+    if data is None or registry[0] is Status.NOT_APPLICABLE:
+        return registry
+    # With vehicle data, "linked" must also be working: plates read and records delivered.
+    problems, usage = anpr_link_working(s, data)
+    status, lines = registry
+    if problems:
+        return Status.FAIL, [*(lines if status is not Status.PASS else []), *problems]
+    return status, [*lines, *usage] if status is Status.PASS else lines
+
+
+# Art 9 in operation: the share of the window's passage records the police platform accepted, and
+# how long the oldest record may wait (an endpoint down longer than this is a finding).
+UPLINK_MIN_SHARE = 0.95
+UPLINK_MAX_PENDING_HOURS = 6
+
+
+def anpr_link_working(s: Snapshot, data: dict[str, Any]) -> tuple[list[Line], list[Line]]:
+    """(problems, usage lines): each vehicle entrance with an ANPR camera read plates in the
+    window, and the police uplink delivered the window's records without a long backlog."""
+    days = data["window_days"]
+    anpr = devices_at(s, "entrance", is_anpr)
+    counts = data.get("entrances") or {}
+    problems: list[Line] = [
+        _("{place} 近{days}日无车牌识别过车记录", place=label("entrance", e), days=days)
+        for e in vehicle_entrances(s)
+        if e.id in anpr and not (counts.get(str(e.id)) or [0])[0]
+    ]
+    up = data["uplink"]
+    if data["passages"] and not up["queued"]:
+        problems.append(_("近{days}日的过车记录均未上传公安平台", days=days))
+    elif up["queued"] and up["sent"] < up["queued"] * UPLINK_MIN_SHARE:
+        problems.append(
+            _(
+                "近{days}日上传公安平台成功{sent}/{queued}条（{rate}%），低于{min}%",
+                days=days,
+                sent=up["sent"],
+                queued=up["queued"],
+                rate=f"{up['sent'] * 100 / up['queued']:.1f}",
+                min=int(UPLINK_MIN_SHARE * 100),
+            )
+        )
+    hours = up.get("oldest_pending_hours")
+    if hours is not None and hours > UPLINK_MAX_PENDING_HOURS:
+        problems.append(
+            _("最早一条待上传记录已等待{hours}小时（超过{max}小时）", hours=hours, max=UPLINK_MAX_PENDING_HOURS)
+        )
+    if up["dead"]:
+        problems.append(_("{n}条过车记录已放弃上传，需在“公安联网上传”页面重新排队", n=up["dead"]))
+    usage = [
+        _(
+            "近{days}日车牌识别过车{n}次，上传公安平台成功{sent}/{queued}条",
+            days=days,
+            n=data["passages"],
+            sent=up["sent"],
+            queued=up["queued"],
+        )
+    ]
+    return problems, usage
 
 
 # --- Art 10: patrol --------------------------------------------------------------------------
+
+
+# Art 10 asks for a system that controls the process of patrols: in use means most planned
+# checkpoints are actually visited. Below this share of checkpoints done over 30 days: fail.
+PATROL_MIN_COMPLETION = 0.8
 
 
 @rule(
@@ -562,6 +626,10 @@ def art9_police_link(s: Snapshot) -> Outcome:
     "Install an electronic patrol system, set up its checkpoints and register them.",
 )
 def art10_patrol(s: Snapshot) -> Outcome:
+    data = selectors.patrol(s)
+    if data is not None:
+        return art10_patrol_in_use(data)
+    # Nothing in the patrol module yet: judge the system's presence from the device registry.
     if not devices_surveyed(s):
         return Status.UNKNOWN, [NO_DEVICES]
     devices = subsystem_present(s, "patrol")
@@ -571,6 +639,34 @@ def art10_patrol(s: Snapshot) -> Outcome:
     if not checkpoints:
         return Status.FAIL, [_("电子巡查系统未登记巡查点")]
     return Status.PASS, [_("巡查点{n}个", n=len(checkpoints)), _("巡查路线与执行情况待巡查模块接入")]
+
+
+def art10_patrol_in_use(data: dict[str, Any]) -> Outcome:
+    """The patrol module's facts: system in place (checkpoints, routes, plans) and in use (30-day
+    completion rate of the planned checkpoints)."""
+    in_place = _("巡查点{n}个，路线{r}条，计划{p}个", n=data["checkpoints"], r=data["routes"], p=data["plans"])
+    problems: list[Line] = []
+    if not data["checkpoints"]:
+        problems.append(_("电子巡查模块未登记巡查点"))
+    if not data["routes"] or not data["plans"]:
+        problems.append(_("未制定巡查路线或巡查计划"))
+    if not data["runs_30d"]:
+        problems.append(_("近30日无巡查任务执行记录"))
+    if problems:
+        return Status.FAIL, [in_place, *problems]
+    rate = data.get("completion_rate")
+    if rate is None:
+        return Status.UNKNOWN, [in_place, _("近30日巡查{n}次，尚无已结束的巡查，完成率暂无", n=data["runs_30d"])]
+    usage = _(
+        "近30日巡查{n}次（已结束{closed}次，全部完成{done}次），巡查点完成率{rate}%",
+        n=data["runs_30d"],
+        closed=data["closed_30d"],
+        done=data["completed_runs_30d"],
+        rate=f"{rate * 100:.1f}",
+    )
+    if rate < PATROL_MIN_COMPLETION:
+        return Status.FAIL, [in_place, usage, _("完成率低于{min}%", min=int(PATROL_MIN_COMPLETION * 100))]
+    return Status.PASS, [in_place, usage]
 
 
 # --- Art 11: parking entrance control --------------------------------------------------------
@@ -623,7 +719,21 @@ def art11_entrance_control(s: Snapshot) -> Outcome:
             (fails if status is Status.FAIL else unknowns).append(line)
         if not camera:
             fails.append(_("{place} 无视频监控", place=name))
-    return verdict(fails, unknowns, passes, _("{n}个车行/停车场出入口均有自动道闸和视频监控"))
+    status, lines = verdict(fails, unknowns, passes, _("{n}个车行/停车场出入口均有自动道闸和视频监控"))
+    data = selectors.vehicles(s)
+    if data is None or not data.get("decisions_recorded") or status is Status.NOT_APPLICABLE:
+        return status, lines
+    # With vehicle data: the barriers are in use — vehicles through them got barrier decisions.
+    idle = [
+        _("{place} 近{days}日过车{n}次，均无道闸判定记录", place=label(kind, place), days=data["window_days"], n=n)
+        for kind, place in places
+        if (counts := (data.get(f"{kind}s") or {}).get(str(place.id))) and (n := counts[0]) and not counts[1]
+    ]
+    if idle:
+        return Status.FAIL, [*(lines if status is not Status.PASS else []), *idle]
+    if status is Status.PASS and data["decided"]:
+        lines = [*lines, _("近{days}日道闸判定{n}次", days=data["window_days"], n=data["decided"])]
+    return status, lines
 
 
 # --- Art 12: gates and barriers at main and secondary entrances -------------------------------
@@ -957,15 +1067,18 @@ VIDEO_DATA = gettext_noop("视频图像")
 VEHICLE_DATA = gettext_noop("车辆数据与照片")
 
 
-def _retention_problems(d: dict[str, Any]) -> list[Line]:
-    problems: list[Line] = []
+def _retention_lines(d: dict[str, Any]) -> tuple[list[Line], list[Line]]:
+    """(shortfalls, unknowns): a class kept too briefly fails the rule; a class with no figure
+    (no recorder report, no vehicle data yet) leaves it unknown rather than failing it."""
+    short: list[Line] = []
+    unknown: list[Line] = []
     for key, need, what in (("video_days", VIDEO_DAYS, VIDEO_DATA), ("vehicle_days", VEHICLE_DAYS, VEHICLE_DATA)):
         days = d.get(key)
         if days is None:
-            problems.append(_("{what}存储天数未知，应不少于{need}天", what=term(what), need=need))
+            unknown.append(_("{what}存储天数未知，应不少于{need}天", what=term(what), need=need))
         elif days < need:
-            problems.append(_("{what}存储{days}天，少于{need}天", what=term(what), days=days, need=need))
-    return problems
+            short.append(_("{what}存储{days}天，少于{need}天", what=term(what), days=days, need=need))
+    return short, unknown
 
 
 @rule(
@@ -980,7 +1093,15 @@ def _retention_problems(d: dict[str, Any]) -> list[Line]:
     "and pictures at least 3 months.",
 )
 def art33_2_retention(s: Snapshot) -> Outcome:
-    return operational(selectors.retention(s), _retention_problems, _("存储时间符合要求"))
+    data = selectors.retention(s)
+    if data is None:
+        return Status.UNKNOWN, [selectors.NOT_YET]
+    short, unknown = _retention_lines(data)
+    if short:
+        return Status.FAIL, short + unknown
+    if unknown:
+        return Status.UNKNOWN, unknown
+    return Status.PASS, [_("存储时间符合要求")]
 
 
 @rule(
