@@ -875,6 +875,33 @@ def seed() -> SeedResult:
     return result
 
 
+def _reset_app_data(compound_ids: list[int], org_ids: list[int]) -> None:
+    """Delete what the domain apps hold for these compounds (patrol runs, vehicle lists, holds,
+    alarms …). Several of their models protect their compound or each other, so delete in passes
+    until nothing protected is left (the order follows from the protections, not from a list)."""
+    from django.apps import apps
+    from django.db.models import ProtectedError
+
+    owned = [
+        (model, {f"{field}__in": ids})
+        for label in (*DEMO_APPS, "alarms", "duty")
+        for model in apps.get_app_config(label).get_models()
+        for field, ids in (("compound", compound_ids), ("organisation", org_ids))
+        if any(f.name == field and f.many_to_one for f in model._meta.get_fields())
+    ]
+    for _pass in range(len(owned)):
+        blocked = False
+        for model, where in owned:
+            try:
+                with transaction.atomic():
+                    model._default_manager.filter(**where).delete()
+            except ProtectedError:
+                blocked = True
+        if not blocked:
+            return
+    raise RuntimeError("demo reset: protected rows left")
+
+
 @transaction.atomic
 def reset() -> None:
     """Remove the demo organisations, everything registered under them, and the demo users."""
@@ -883,13 +910,18 @@ def reset() -> None:
         Q(police_station__in=org_ids) | Q(community__in=org_ids) | Q(property_company__in=org_ids)
     )
     compound_ids = list(compounds.values_list("pk", flat=True))
+    _reset_app_data(compound_ids, org_ids)
     Device.objects.filter(compound__in=compound_ids).delete()
     ChangeRecord.objects.filter(compound__in=compound_ids).delete()
     ChangeRecord.objects.filter(
         content_type=ContentType.objects.get_for_model(Organisation), object_id__in=[str(i) for i in org_ids]
     ).delete()
     cm.Compound.objects.filter(pk__in=compound_ids).delete()
-    get_user_model().objects.filter(username__in=[u.username for u in USERS]).delete()
+    from anfang.audit.models import ExportRequest
+
+    demo_users = get_user_model().objects.filter(username__in=[u.username for u in USERS])
+    ExportRequest.objects.filter(Q(requester__in=demo_users) | Q(approver__in=demo_users)).delete()
+    demo_users.delete()
     # Children before parents: the tree protects a parent that still has children.
     for org in sorted(Organisation.objects.filter(pk__in=org_ids), key=lambda o: -o.path.count("/")):
         org.delete()
