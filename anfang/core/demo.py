@@ -875,6 +875,10 @@ def seed() -> SeedResult:
     return result
 
 
+# Never deleted by a reset: the access audit is an unbroken chain (Art 33(5)).
+APPEND_ONLY = frozenset({"audit.AuditEntry"})
+
+
 def _reset_app_data(compound_ids: list[int], org_ids: list[int]) -> None:
     """Delete what the domain apps hold for these compounds (patrol runs, vehicle lists, holds,
     alarms …). Several of their models protect their compound or each other, so delete in passes
@@ -884,10 +888,11 @@ def _reset_app_data(compound_ids: list[int], org_ids: list[int]) -> None:
 
     owned = [
         (model, {f"{field}__in": ids})
-        for label in (*DEMO_APPS, "alarms", "duty")
+        for label in (*DEMO_APPS, "alarms", "duty", "events")
         for model in apps.get_app_config(label).get_models()
         for field, ids in (("compound", compound_ids), ("organisation", org_ids))
         if any(f.name == field and f.many_to_one for f in model._meta.get_fields())
+        and model._meta.label not in APPEND_ONLY
     ]
     for _pass in range(len(owned)):
         blocked = False
@@ -911,6 +916,9 @@ def reset() -> None:
     )
     compound_ids = list(compounds.values_list("pk", flat=True))
     _reset_app_data(compound_ids, org_ids)
+    from anfang.events.models import EventKey
+
+    EventKey.objects.filter(device__compound__in=compound_ids).delete()
     Device.objects.filter(compound__in=compound_ids).delete()
     ChangeRecord.objects.filter(compound__in=compound_ids).delete()
     ChangeRecord.objects.filter(
