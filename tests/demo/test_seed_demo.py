@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 
+from anfang.audit.models import AuditEntry, AuditVerification
 from anfang.compounds import choices as cc
 from anfang.compounds import models as cm
 from anfang.core import demo
@@ -29,6 +30,10 @@ def seeded(django_db_setup, django_db_blocker):
         call_command("seed_demo", stdout=out)
         yield out.getvalue()
         demo.reset()
+        # A reset keeps the audit chain (append-only, Art 33(5)); the test database starts the
+        # next module with an empty chain, as every other module expects.
+        AuditEntry.objects.all().delete()
+        AuditVerification.objects.all().delete()
 
 
 def counts() -> dict[str, int]:
