@@ -33,13 +33,13 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 import psycopg
 
 from . import ingest
-from .measure import Report, Timing, percentile, repeat
+from .measure import BenchConfig, Report, Timing, percentile, repeat
 
 TARGET_P99_MS = 100.0
 TARGET_PAGE_MS = 200.0
@@ -48,7 +48,7 @@ NOTIFY_CHANNEL = "bench_console_probe"
 
 
 @dataclass
-class Config:
+class Config(BenchConfig):
     quick: bool = False
     open_alarms: int = 500
     page_requests: int = 50
@@ -64,31 +64,19 @@ class Config:
     server_threads: int = 8
     profile: bool = False
 
-    @classmethod
-    def make(cls, quick: bool, profile: bool = False, **overrides: Any) -> Config:
-        base = (
-            cls(
-                quick=True,
-                open_alarms=50,
-                page_requests=5,
-                page_warmup=2,
-                idle_seconds=2,
-                load_seconds=4,
-                background_rate=200,
-                background_devices=20,
-                mqtt_workers=1,
-                publishers=1,
-                server_workers=1,
-                server_threads=4,
-            )
-            if quick
-            else cls()
-        )
-        base.profile = profile
-        for key, value in overrides.items():
-            if value is not None:
-                setattr(base, key, value)
-        return base
+    QUICK: ClassVar[dict[str, Any]] = {
+        "open_alarms": 50,
+        "page_requests": 5,
+        "page_warmup": 2,
+        "idle_seconds": 2,
+        "load_seconds": 4,
+        "background_rate": 200,
+        "background_devices": 20,
+        "mqtt_workers": 1,
+        "publishers": 1,
+        "server_workers": 1,
+        "server_threads": 4,
+    }
 
 
 def pct(samples: list[float], p: float) -> float:

@@ -36,12 +36,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 import psycopg
 
-from .measure import Report
+from .measure import BenchConfig, Report
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_MQTT_RATE = 20_000
@@ -51,7 +51,7 @@ LATENCY_RATE = 5_000
 
 
 @dataclass
-class Config:
+class Config(BenchConfig):
     quick: bool = False
     devices: int = 1000
     copy_rows: int = 500_000
@@ -65,28 +65,16 @@ class Config:
     isapi_concurrency: int = 32
     profile: bool = False
 
-    @classmethod
-    def make(cls, quick: bool, profile: bool = False, **overrides: Any) -> Config:
-        base = (
-            cls(
-                quick=True,
-                devices=60,
-                copy_rows=20_000,
-                mqtt_rate=1_000,
-                mqtt_seconds=3,
-                latency_rate=300,
-                latency_seconds=2,
-                isapi_seconds=1.5,
-                isapi_concurrency=8,
-            )
-            if quick
-            else cls()
-        )
-        base.profile = profile
-        for key, value in overrides.items():
-            if value is not None:
-                setattr(base, key, value)
-        return base
+    QUICK: ClassVar[dict[str, Any]] = {
+        "devices": 60,
+        "copy_rows": 20_000,
+        "mqtt_rate": 1_000,
+        "mqtt_seconds": 3,
+        "latency_rate": 300,
+        "latency_seconds": 2,
+        "isapi_seconds": 1.5,
+        "isapi_concurrency": 8,
+    }
 
 
 def free_port() -> int:

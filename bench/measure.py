@@ -6,6 +6,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, ClassVar, Self
 
 
 @dataclass(frozen=True)
@@ -64,3 +65,20 @@ class Report:
     def say(self, line: str) -> None:
         self.lines.append(line)
         print(line, flush=True)
+
+
+class BenchConfig:
+    """A suite's settings (a dataclass subclassing this): its defaults, the smoke values of
+    `--quick` (QUICK) and the command line's overrides (None: not given)."""
+
+    QUICK: ClassVar[dict[str, Any]] = {}
+    profile: bool
+
+    @classmethod
+    def make(cls, quick: bool, profile: bool = False, **overrides: Any) -> Self:
+        base = cls(quick=True, **cls.QUICK) if quick else cls()  # type: ignore[call-arg]
+        base.profile = profile
+        for key, value in overrides.items():
+            if value is not None:
+                setattr(base, key, value)
+        return base

@@ -155,7 +155,7 @@ APPEND_SQL = (
 def _append_pg(entry: AuditEntry, at: dt.datetime | None) -> None:
     """One round trip: the advisory lock, the head, the hash and the INSERT run in the database
     (`audit_append`), so that an audited request pays one statement (and its commit). With
-    ANFANG_AUDIT_ASYNC_COMMIT the commit does not wait for the WAL flush (migration 0004)."""
+    ANFANG_AUDIT_ASYNC_COMMIT the commit does not wait for the WAL flush (migration 0003)."""
     with connection.cursor() as cursor:
         cursor.execute(
             APPEND_SQL,

@@ -1,5 +1,7 @@
 """`audit_append(...)`: append one audit entry in a single statement on PostgreSQL (advisory lock,
-head lookup, hash, INSERT). The hash formula is `services._chain`:
+head lookup, hash, INSERT); with `p_async` (ANFANG_AUDIT_ASYNC_COMMIT) the transaction does not
+wait for the WAL flush: the chain stays consistent, a database crash may lose the last fraction of
+a second of entries. The hash formula is `services._chain`:
 sha256("<seq>:<prev_hash>:<at as UTC ISO, microseconds>:<content sha256>")."""
 
 from django.db import migrations
@@ -8,7 +10,7 @@ CREATE = r"""
 CREATE OR REPLACE FUNCTION audit_append(
     p_at timestamptz, p_actor_id bigint, p_actor_name text, p_action text, p_object_type text,
     p_object_id text, p_compound_id bigint, p_purpose text, p_detail jsonb, p_remote_addr inet,
-    p_content text, p_lock bigint
+    p_content text, p_lock bigint, p_async boolean
 ) RETURNS TABLE (id bigint, seq bigint, at timestamptz, prev_hash text, hash text)
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -16,6 +18,9 @@ DECLARE
     v_prev text;
     v_at timestamptz;
 BEGIN
+    IF p_async THEN
+        PERFORM set_config('synchronous_commit', 'off', true);  -- this transaction only
+    END IF;
     PERFORM pg_advisory_xact_lock(p_lock);
     -- A new snapshot per statement (READ COMMITTED): the head committed by the previous holder is seen.
     SELECT e.seq, e.hash INTO v_seq, v_prev FROM audit_auditentry e ORDER BY e.seq DESC LIMIT 1;
@@ -37,7 +42,7 @@ BEGIN
 END;
 $$;
 """
-DROP = "DROP FUNCTION IF EXISTS audit_append(timestamptz, bigint, text, text, text, text, bigint, text, jsonb, inet, text, bigint)"
+DROP = "DROP FUNCTION IF EXISTS audit_append(timestamptz, bigint, text, text, text, text, bigint, text, jsonb, inet, text, bigint, boolean)"
 
 
 def forward(apps, schema_editor):
