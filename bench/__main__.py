@@ -5,13 +5,16 @@ figure is printed with its ratio to a limit measured in the same run (raw COPY, 
 endpoint, a raw NOTIFY → LISTEN round trip); `--profile` adds cProfile
 output (N requests per endpoint, one assessment, the ingest workers and the ISAPI view).
 `--only ingest` / `--only console` runs that suite alone on a small city (60 compounds);
-`--database NAME` builds it in another database, so a second run does not drop the first's."""
+`--database NAME` builds it in another database, so a second run does not drop the first's.
+The full run then runs the domain suites (patrol, vehicles, plate_search, retention, audit), each
+in its own database; `--only <suite>` runs one of them, `--skip-domains` leaves them out."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import platform
+import subprocess
 import sys
 import time
 
@@ -44,6 +47,19 @@ def setup_django(dsn: str) -> None:
     django.setup()
 
 
+# Suites of the domain apps (issues 7–9): each builds its own database at full size and is run as
+# its own process (`python -m bench.<suite>`, which takes the suite's own options).
+DOMAIN_SUITES = ("patrol", "vehicles", "plate_search", "retention", "audit")
+
+
+def run_domain_suites(names: tuple[str, ...] | list[str]) -> bool:
+    ok = True
+    for name in names:
+        print(f"\n## {name} (python -m bench.{name})", flush=True)
+        ok = subprocess.run([sys.executable, "-m", f"bench.{name}"], check=False).returncode == 0 and ok
+    return ok
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smoke run: 60 compounds, 30 requests")
@@ -51,7 +67,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, help="timed requests per endpoint (default 200)")
     parser.add_argument("--assessments", type=int, help="timed city assessments of each kind (default 5)")
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="also cProfile N requests per endpoint")
-    parser.add_argument("--only", choices=["ingest", "console"], help="run only this suite (on a 60-compound city)")
+    parser.add_argument(
+        "--only",
+        choices=["ingest", "console", *DOMAIN_SUITES],
+        help="run only this suite (ingest, console: on a 60-compound city; the others in their own database)",
+    )
+    parser.add_argument("--skip-domains", action="store_true", help=f"leave out {', '.join(DOMAIN_SUITES)}")
     parser.add_argument("--database", default=DB_NAME, help=f"bench database, recreated (default {DB_NAME})")
     parser.add_argument("--skip-ingest", action="store_true", help="leave out the ingest benchmarks")
     parser.add_argument("--skip-console", action="store_true", help="leave out the console benchmarks")
@@ -59,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mqtt-seconds", type=float, help="ingest: MQTT flood window (default 60)")
     parser.add_argument("--background-rate", type=float, help="console: offered background events/s (default 5000)")
     args = parser.parse_args(argv)
+    if args.only in DOMAIN_SUITES:
+        return 0 if run_domain_suites([args.only]) else 1
     n_compounds = args.compounds or (60 if args.quick or args.only else 1500)
     n_requests = args.requests or (30 if args.quick else 200)
     warmup = 5 if args.quick else 20
@@ -150,7 +173,9 @@ def main(argv: list[str] | None = None) -> int:
         print("\n## profiles\n" + profiles)
     ingest_ok = args.skip_ingest or run_ingest()
     console_ok = args.skip_console or run_console()
-    return 1 if any(r.problem for r in results) or not ingest_ok or not console_ok else 0
+    # The smoke run leaves the domain suites out: each builds a city-sized database of its own.
+    domains_ok = args.quick or args.skip_domains or run_domain_suites(DOMAIN_SUITES)
+    return 1 if any(r.problem for r in results) or not (ingest_ok and console_ok and domains_ok) else 0
 
 
 if __name__ == "__main__":
