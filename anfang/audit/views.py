@@ -20,10 +20,11 @@ from django.views.decorators.http import require_POST
 from anfang.compounds.models import Compound
 from anfang.core.grants import has_role, is_platform_admin
 from anfang.core.storage import StoreUnavailable
+from anfang.core.views import add_service_errors
 
 from . import files, selectors, services
 from .choices import AuditAction, ExportStatus
-from .forms import AuditFilterForm, DecisionForm, ExportRequestForm, attach
+from .forms import AuditFilterForm, DecisionForm, ExportRequestForm
 from .models import AuditEntry, ExportRequest
 
 PAGE_SIZE = 50
@@ -149,7 +150,7 @@ def export_new(request: HttpRequest) -> HttpResponse:
                 filters=form.filters(),
             )
         except ValidationError as exc:
-            attach(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("导出申请已提交，等待另一位有审批权限的人员审批。"))
             return redirect("audit:export", pk=export.pk)

@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from anfang.core.partitions import TABLES
 
-from . import partitions  # noqa: F401  (registers the event table)
 from .models import EventKey
 from .writer import replay_spool
 

@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.http import FileResponse, Http404, HttpResponse
+from django.http.response import HttpResponseBase
+from django.utils.translation import gettext as _
 
 from anfang.core import storage
 
@@ -66,3 +69,26 @@ def open_picture(ref: dict[str, Any]) -> Path | StoredPicture:
     if isinstance(store, storage.FileSystemStore):
         return store.path(ref)
     return StoredPicture(ref)
+
+
+# What a stored reference may be served as (the picture policy's types).
+PICTURE_TYPES = frozenset(content_type for content_type, _ext in storage.POLICIES["picture"].types)
+
+
+def picture_response(ref: Any, filename: str) -> HttpResponseBase:
+    """A stored picture as an inline, privately cached response named `filename`.<ext>: 404 when
+    the reference is not a picture or its file is gone, 503 (retry) while the store is down.
+    Callers check scope before and audit the view after a 200 (Art 33(5))."""
+    if not isinstance(ref, dict) or ref.get("type") not in PICTURE_TYPES:
+        raise Http404(_("图片不存在。"))
+    try:
+        picture = open_picture(ref)
+        handle = picture.open("rb")
+    except storage.StoreUnavailable:
+        return HttpResponse(_("媒体存储暂时不可用，请稍后重试。"), status=503, headers={"Retry-After": "5"})
+    except (KeyError, OSError) as exc:
+        raise Http404(_("图片不存在。")) from exc
+    response = FileResponse(handle, content_type=ref["type"])
+    response["Cache-Control"] = "private, max-age=3600"
+    response["Content-Disposition"] = f'inline; filename="{filename}{picture.suffix}"'
+    return response

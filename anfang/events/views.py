@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -19,16 +19,13 @@ from django.utils.translation import gettext as _
 from anfang.audit.choices import AuditAction
 from anfang.audit.decorators import audited, note
 from anfang.compounds.models import Compound
-from anfang.core.storage import StoreUnavailable
 from anfang.devices.models import Device
 
 from . import choices as c
 from .filters import keyset_page, visible_events
 from .forms import EventFilterForm
-from .media import open_picture
+from .media import PICTURE_TYPES, picture_response
 from .models import Event
-
-PICTURE_TYPES = {"image/jpeg", "image/png"}
 
 
 def attach_names(rows: Iterable[Any]) -> None:
@@ -104,18 +101,8 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def event_picture(request: HttpRequest, pk: int, index: int) -> HttpResponseBase:
     """One picture of an event, through the scope check and the access audit (Art 33(5))."""
     event = _visible_event(request, pk)
-    try:
-        ref = event.media[index]
-        if ref.get("type") not in PICTURE_TYPES:
-            raise Http404
-        path = open_picture(ref)
-        handle = path.open("rb")
-    except StoreUnavailable:
-        return HttpResponse(_("媒体存储暂时不可用，请稍后重试。"), status=503, headers={"Retry-After": "5"})
-    except (IndexError, KeyError, AttributeError, OSError) as exc:
-        raise Http404(_("图片不存在。")) from exc
-    note(request, compound_id=event.compound_id, detail={"index": index, "sha256": ref.get("sha256", "")})
-    response = FileResponse(handle, content_type=ref["type"])
-    response["Cache-Control"] = "private, max-age=3600"
-    response["Content-Disposition"] = f'inline; filename="event-{event.pk}-{index}.{path.suffix.lstrip(".")}"'
+    ref: Any = event.media[index] if 0 <= index < len(event.media) else None
+    response = picture_response(ref, f"event-{event.pk}-{index}")
+    if response.status_code == 200:
+        note(request, compound_id=event.compound_id, detail={"index": index, "sha256": ref.get("sha256", "")})
     return response

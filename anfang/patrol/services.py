@@ -789,17 +789,18 @@ def _load_reads(run_ids: list[int]) -> Iterable[tuple[int, int | None, float]]:
     """(run_id, checkpoint_id, POSIX seconds) of the eligible reads of these runs."""
     if connection.vendor == "postgresql":
         lo, hi = min(run_ids), max(run_ids)
-        wanted = set(run_ids) if hi - lo + 1 != len(run_ids) else None
+        # A dense id range (a period's runs) is one index range scan instead of a huge id list;
+        # scattered runs (a late phone read beside today's) are fetched by id, not by the range.
+        dense = hi - lo + 1 == len(set(run_ids))
+        where, params = ("run_id BETWEEN %s AND %s", [lo, hi]) if dense else ("run_id = ANY(%s)", [run_ids])
         with connection.cursor() as cursor:
-            # A dense id range (a period's runs) is one index range scan instead of a huge IN list.
             cursor.execute(
                 "SELECT run_id, checkpoint_id, EXTRACT(EPOCH FROM occurred_at)::float8 FROM patrol_checkin "
-                "WHERE run_id BETWEEN %s AND %s AND eligible",
-                [lo, hi],
+                f"WHERE {where} AND eligible",
+                params,
             )
-            rows = cursor.fetchall()
-        return rows if wanted is None else [r for r in rows if r[0] in wanted]
-    rows = []
+            return cursor.fetchall()
+    rows: list[Any] = []
     for start in range(0, len(run_ids), 500):
         chunk = run_ids[start : start + 500]
         rows.extend(

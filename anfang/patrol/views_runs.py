@@ -17,21 +17,19 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.db.models import QuerySet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.http import content_disposition_header
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from anfang.alarms.models import Alarm
 from anfang.audit.choices import AuditAction
 from anfang.audit.services import record_request
 from anfang.compounds.models import Compound
-from anfang.core.storage import StoreUnavailable
 from anfang.core.views import paginate
-from anfang.events.media import open_picture
+from anfang.events.media import picture_response
 
 from . import choices as c
 from . import reports
@@ -40,7 +38,6 @@ from .models import Checkin, PatrolException, PatrolRun, PatrolTeam, RouteCheckp
 from .schedule import LOCAL
 from .views import VIEW_ROLES, require
 
-PICTURE_TYPES = {"image/jpeg", "image/png"}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -190,25 +187,17 @@ def run_photo(request: HttpRequest, pk: int, kind: str, item: int) -> HttpRespon
         obj = PatrolException.objects.filter(run=run, pk=item).first()
     else:
         raise Http404
-    ref = getattr(obj, "photo", None)
-    if not isinstance(ref, dict) or ref.get("type") not in PICTURE_TYPES:
-        raise Http404(_("图片不存在。"))
-    try:
-        handle = open_picture(ref).open("rb")
-    except StoreUnavailable:
-        return HttpResponse(_("媒体存储暂时不可用，请稍后重试。"), status=503, headers={"Retry-After": "5"})
-    except (KeyError, OSError) as exc:
-        raise Http404(_("图片不存在。")) from exc
-    record_request(
-        request,
-        AuditAction.VIEW,
-        f"patrol.{kind}_photo",
-        item,
-        compound_id=run.compound_id,
-        detail={"run": run.pk, "sha256": ref.get("sha256", "")},
-    )
-    response = FileResponse(handle, content_type=ref["type"])
-    response["Cache-Control"] = "private, max-age=3600"
+    ref: Any = getattr(obj, "photo", None)
+    response = picture_response(ref, f"patrol-{kind}-{item}")
+    if response.status_code == 200:
+        record_request(
+            request,
+            AuditAction.VIEW,
+            f"patrol.{kind}_photo",
+            item,
+            compound_id=run.compound_id,
+            detail={"run": run.pk, "sha256": ref.get("sha256", "")},
+        )
     return response
 
 

@@ -19,6 +19,7 @@ from openpyxl import Workbook
 
 from anfang.compounds.models import Compound
 from anfang.core.grants import is_platform_admin
+from anfang.core.views import add_service_errors
 
 from . import purge as purge_module
 from . import selectors, services
@@ -30,14 +31,6 @@ from .registry import CLASSES
 def _sees_compounds(user: Any) -> None:
     if not is_platform_admin(user) and not Compound.objects.visible_to(user).exists():
         raise PermissionDenied(_("您没有可查看的小区。"))
-
-
-def _apply(form: Any, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 @login_required
@@ -59,7 +52,7 @@ def policies(request: HttpRequest) -> HttpResponse:
                     request.user, data["data_class"], data["days"], compound=data["compound"], note=data["note"]
                 )
             except ValidationError as exc:
-                _apply(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, _("保存策略已更新。"))
                 return redirect("retention:policies")
@@ -109,7 +102,7 @@ def holds(request: HttpRequest) -> HttpResponse:
             try:
                 services.place_hold(user, **form.cleaned_data)
             except ValidationError as exc:
-                _apply(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, _("法律保全已设置：所涉数据不会被清理。"))
                 return redirect("retention:holds")

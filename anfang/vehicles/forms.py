@@ -1,5 +1,5 @@
 """Forms of the vehicle pages. Rules live in vehicles.services: the forms parse input, and a
-ValidationError from a service is shown on the field it names (`attach`)."""
+ValidationError from a service is shown on the field it names (`core.views.add_service_errors`)."""
 
 from __future__ import annotations
 
@@ -31,15 +31,6 @@ class DateInput(forms.DateInput):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(format="%Y-%m-%d", **kwargs)
-
-
-def attach(form: forms.BaseForm, exc: ValidationError) -> None:
-    """Show a service's ValidationError on the fields it names (else above the form)."""
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc)
-        return
-    for name, errors in exc.error_dict.items():
-        form.add_error(name if name in form.fields else None, errors)
 
 
 class UnitChoice(forms.ModelChoiceField):

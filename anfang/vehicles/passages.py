@@ -140,11 +140,9 @@ def build(event_id: int, e: Incoming, place: tuple | None, threshold: int) -> Pa
 
 def _enqueue_uplink(passages: Sequence[Passage]) -> None:
     """Queue each passage for the police platform (Art 9) in the same transaction (outbox)."""
-    try:
-        from anfang.uplink import gat1400
-        from anfang.uplink.services import Outgoing, enqueue_many
-    except ImportError:  # the uplink app is optional in a deployment
-        return
+    from anfang.uplink import gat1400
+    from anfang.uplink.services import Outgoing, enqueue_many
+
     enqueue_many(
         [
             Outgoing("motor_vehicle", p.pk, p.compound_id, gat1400.motor_vehicle(p), gat1400.idempotency_key(p))

@@ -26,10 +26,10 @@ from django.views.decorators.http import require_POST
 from anfang.audit.services import record_request
 from anfang.compounds.importexport.reader import UploadRejected
 from anfang.compounds.models import Compound
-from anfang.core.views import cell, paginate
+from anfang.core.views import add_service_errors, cell, paginate
 
 from . import lists, occupancy, services
-from .forms import FORMS, ImportForm, ListFilterForm, PassageFilterForm, attach
+from .forms import FORMS, ImportForm, ListFilterForm, PassageFilterForm
 from .models import ListEntry, Passage, ResidentVehicle, VisitorPass
 
 PER_PAGE = 50
@@ -115,7 +115,7 @@ def entry_list(request: HttpRequest, compound_id: int, slug: str) -> HttpRespons
     status = form.value("status") if request.GET else ""
     if status:
         rows = _current(kind, rows, status == "current")
-    related = [n for n in ("unit", "parking_lot") if n in LIST_COLUMNS[slug]]
+    related = [n for n in ("unit__building", "parking_lot") if n.split("__")[0] in LIST_COLUMNS[slug]]
     page = paginate(request, rows.select_related(*related), PER_PAGE)
     # Personal data of residents and visitors (Art 33(5)): who looked, at what.
     record_request(
@@ -165,7 +165,7 @@ def _edit(request: HttpRequest, compound: Compound, slug: str, entry: ListEntry 
         try:
             saved = services.save_entry(request.user, form.instance)
         except ValidationError as exc:
-            attach(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("已保存：%(plate)s") % {"plate": saved.plate})
             return redirect("vehicles:list", compound.pk, slug)

@@ -13,19 +13,19 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 
-from anfang.events.media import open_picture
+from anfang.events.media import picture_response
 
 from . import search as s
 from .choices import Direction
 from .models import Passage
 
-PICTURE_TYPES = {"image/jpeg", "image/png"}
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
@@ -104,7 +104,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def search_picture(request: HttpRequest, token: str, index: int) -> FileResponse:
+def search_picture(request: HttpRequest, token: str, index: int) -> HttpResponseBase:
     """One picture of a passage listed by an audited search of this user, still in their scope."""
     _require_search_role(request)
     try:
@@ -120,15 +120,5 @@ def search_picture(request: HttpRequest, token: str, index: int) -> FileResponse
     )
     if passage is None:
         raise Http404(_g("图片不存在。"))
-    try:
-        ref = passage.pictures[index]
-        if ref.get("type") not in PICTURE_TYPES:
-            raise Http404(_g("图片不存在。"))
-        path = open_picture(ref)
-        handle = path.open("rb")
-    except (IndexError, KeyError, AttributeError, OSError) as exc:
-        raise Http404(_g("图片不存在。")) from exc
-    response = FileResponse(handle, content_type=ref["type"])
-    response["Cache-Control"] = "private, max-age=3600"
-    response["Content-Disposition"] = f'inline; filename="passage-{passage.pk}-{index}.{path.suffix.lstrip(".")}"'
-    return response
+    ref = passage.pictures[index] if 0 <= index < len(passage.pictures) else None
+    return picture_response(ref, f"passage-{passage.pk}-{index}")
