@@ -15,7 +15,6 @@ from django.db import connection, connections
 from anfang.audit.choices import AuditAction
 from anfang.audit.models import AuditEntry
 from anfang.audit.services import record, verify
-from tests.conftest import require_service
 
 ROOT = Path(__file__).resolve().parents[2]
 WRITER = """
@@ -29,7 +28,10 @@ for i in range(int(sys.argv[1])):
 
 
 def _on_postgres() -> None:
-    require_service("postgresql", connection.vendor == "postgresql", "set ANFANG_DATABASE_URL to run on PostgreSQL")
+    # The single-statement append under an advisory lock is PostgreSQL's path; the SQLite run of
+    # the suite skips it like the other PostgreSQL-only tests (CI runs the suite on both).
+    if connection.vendor != "postgresql":
+        pytest.skip("the concurrent append path is PostgreSQL only")
 
 
 @pytest.mark.postgres
